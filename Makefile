@@ -1,0 +1,56 @@
+# Skills & Ideas API — the project's verbs. Every target installs what it uses.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs Python 3.12: prefer it (pyenv's or the system's), else fall back to python3.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) $(shell command -v python3.12 2>/dev/null) $(shell command -v python3))
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+# Never talk to a real AWS endpoint from this machine: fake credentials and a region for
+# every command the Makefile runs (the tools and tests set them again for themselves).
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_SESSION_TOKEN ?= testing
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: help install dev invoke lint unit test bench synth clean
+
+help: ## list the verbs
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY_STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12 (or python3) is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,cdk]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything pinned
+
+dev: install ## serve the API on http://127.0.0.1:3000 (PORT, LOCAL_STATE_DIR override)
+	$(BIN)/skills-ideas serve
+
+invoke: install ## run one handler on one event: make invoke FN=login EVENT=events/login.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
+	$(BIN)/skills-ideas invoke $(FN) $(EVENT)
+
+lint: install ## ruff on everything, mypy on functions/ and layers/
+	$(BIN)/ruff check .
+	$(BIN)/mypy functions layers/common/python
+
+test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
+	$(BIN)/pytest
+
+clean: ## remove build output (keeps .venv and the local state)
+	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

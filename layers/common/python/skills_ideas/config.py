@@ -1,0 +1,113 @@
+"""Typed configuration, parsed once per cold start from the environment.
+
+Each handler loads only the sections it needs. A missing or malformed setting raises
+``ConfigError`` at import time, so a misconfigured function fails loudly on its first
+invocation instead of half-working.
+
+| variable | meaning | default |
+|---|---|---|
+| TABLE_NAME | DynamoDB table | required |
+| DYNAMODB_ENDPOINT_URL | DynamoDB endpoint (local only) | AWS |
+| CATALOGUE_BUCKET | S3 bucket of the skills catalogue | required |
+| CATALOGUE_KEY | object key of the catalogue | catalogue/skills.json |
+| CATALOGUE_TTL_SECONDS | how long a warm function trusts its cached copy | 60 |
+| S3_ENDPOINT_URL | S3 endpoint (local only) | AWS |
+| JWT_SECRET | HS256 signing key, >= 32 bytes (local only) | – |
+| JWT_SECRET_NAME | Secrets Manager name/ARN of the signing key (cloud) | – |
+| JWT_ISSUER / JWT_AUDIENCE | iss / aud claims | skills-ideas / skills-ideas-api |
+| JWT_TTL_SECONDS | token lifetime | 86400 |
+| STAGE | deployment stage | local |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _env(name: str, env: Mapping[str, str], default: str | None = None) -> str:
+    value = env.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(f"environment variable {name} is required")
+    return value
+
+
+def _int(name: str, env: Mapping[str, str], default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"environment variable {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    table_name: str
+    region: str
+    endpoint_url: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TableConfig:
+        return cls(
+            table_name=_env("TABLE_NAME", env),
+            region=_region(env),
+            endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
+        )
+
+
+@dataclass(frozen=True)
+class CatalogueConfig:
+    bucket: str
+    key: str
+    ttl_seconds: int
+    region: str
+    endpoint_url: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CatalogueConfig:
+        return cls(
+            bucket=_env("CATALOGUE_BUCKET", env),
+            key=_env("CATALOGUE_KEY", env, "catalogue/skills.json"),
+            ttl_seconds=_int("CATALOGUE_TTL_SECONDS", env, 60),
+            region=_region(env),
+            endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+        )
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    secret: str | None
+    secret_name: str | None
+    issuer: str
+    audience: str
+    ttl_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AuthConfig:
+        secret = env.get("JWT_SECRET") or None
+        secret_name = env.get("JWT_SECRET_NAME") or None
+        if secret is None and secret_name is None:
+            raise ConfigError("set JWT_SECRET_NAME (Secrets Manager) or JWT_SECRET (local only)")
+        if secret is not None and len(secret.encode()) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 bytes")
+        return cls(
+            secret=secret,
+            secret_name=secret_name,
+            issuer=env.get("JWT_ISSUER") or "skills-ideas",
+            audience=env.get("JWT_AUDIENCE") or "skills-ideas-api",
+            ttl_seconds=_int("JWT_TTL_SECONDS", env, 86400, minimum=60),
+        )

@@ -1,0 +1,86 @@
+"""The route manifest: every endpoint of the API, listed once.
+
+Plain data with no AWS imports, so that the local gateway, ``GET /``, the CDK
+stack, the OpenAPI document and the tests can all read it cheaply.
+
+Adding an endpoint = one line here, one handler in ``functions/<function>/app.py``,
+one sample event in ``events/<function>.json`` and its tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Access = Literal["public", "user", "owner", "admin"]
+
+#: What a function may touch. The stack grants exactly these and nothing more.
+#: table:read / table:write  - the DynamoDB table and its indexes
+#: catalogue:read / catalogue:write - the skills catalogue object in S3
+#: secret:read - the JWT signing key
+#: cdn:invalidate - create CloudFront invalidations
+Use = Literal["table:read", "table:write", "catalogue:read", "catalogue:write", "secret:read", "cdn:invalidate"]
+
+#: Access levels that need a valid bearer token (checked by the request authorizer).
+PROTECTED: frozenset[str] = frozenset({"user", "owner", "admin"})
+
+#: The Lambda request authorizer that guards every protected route.
+AUTHORIZER_FUNCTION = "authorizer"
+AUTHORIZER_USES: tuple[str, ...] = ("secret:read",)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    access: Access
+    summary: str
+    uses: tuple[Use, ...] = ()
+
+    @property
+    def protected(self) -> bool:
+        return self.access in PROTECTED
+
+    @property
+    def signature(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", "api_index", "public", "API name, version and the list of endpoints"),
+    Route("GET", "/api/health", "health", "public", "Service status and whether the table answers",
+          ("table:read",)),
+    Route("POST", "/api/register", "register", "public", "Create an account", ("table:write",)),
+    Route("POST", "/api/login", "login", "public", "Exchange username and password for a JWT",
+          ("table:read", "table:write", "secret:read")),
+    Route("GET", "/api/me", "me", "user", "The caller's own profile", ("table:read",)),
+    Route("GET", "/api/skills", "list_skills", "public", "List skills: filter, search, sort",
+          ("catalogue:read",)),
+    Route("GET", "/api/skills/{id}", "get_skill", "public", "One skill by id", ("catalogue:read",)),
+    Route("GET", "/api/skills/category/{category}", "list_skills_by_category", "public",
+          "Skills in one category (exact, case-insensitive)", ("catalogue:read",)),
+    Route("GET", "/api/ideas", "list_ideas", "public", "List ideas: newest first, filter, sort, page",
+          ("table:read",)),
+    Route("GET", "/api/ideas/{id}", "get_idea", "public", "One idea by id", ("table:read",)),
+    Route("POST", "/api/ideas", "create_idea", "user", "Publish a new idea", ("table:write",)),
+    Route("PUT", "/api/ideas/{id}", "replace_idea", "owner", "Replace one of your ideas",
+          ("table:read", "table:write")),
+    Route("PATCH", "/api/ideas/{id}", "update_idea", "owner", "Change some fields of one of your ideas",
+          ("table:read", "table:write")),
+    Route("DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas",
+          ("table:read", "table:write")),
+)
+
+
+def functions() -> list[str]:
+    """Every Lambda function of the API: one per route, plus the authorizer."""
+    return [route.function for route in ROUTES] + [AUTHORIZER_FUNCTION]
+
+
+def paths() -> list[str]:
+    """Distinct resource paths, in manifest order."""
+    seen: dict[str, None] = {}
+    for route in ROUTES:
+        seen.setdefault(route.path, None)
+    return list(seen)
