@@ -22,8 +22,8 @@ invocation instead of half-working.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 class ConfigError(RuntimeError):

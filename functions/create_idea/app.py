@@ -1,0 +1,19 @@
+"""POST /api/ideas — publish a new idea as the caller (201)."""
+
+from typing import Any
+
+from skills_ideas import ideas, models
+from skills_ideas.config import TableConfig
+from skills_ideas.http import Event, Response, api_handler, caller, json_body, ok
+from skills_ideas.observability import count
+
+TABLE = TableConfig.from_env()
+
+
+@api_handler
+def lambda_handler(event: Event, context: Any) -> Response:
+    models.bind(TABLE)
+    owner = caller(event)
+    idea = ideas.create(owner.user_id, ideas.validate_full(json_body(event)))
+    count("IdeaCreated")
+    return ok(idea, status_code=201, message="Idea created successfully")

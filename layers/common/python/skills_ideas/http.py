@@ -1,0 +1,150 @@
+"""API Gateway proxy events in, proxy responses out, in the legacy JSON envelope.
+
+Success: ``{"success": true, "data": ..., "count"?: n, "message"?: "..."}``.
+Failure: ``{"success": false, "message": "..."}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from skills_ideas.errors import ApiError, BadRequest
+
+_CORS_ORIGIN = os.environ.get("CORS_ALLOW_ORIGIN", "*")
+MAX_BODY_BYTES = 64 * 1024
+
+Event = dict[str, Any]
+Response = dict[str, Any]
+
+
+def _headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "Access-Control-Allow-Origin": _CORS_ORIGIN,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def respond(status: int, payload: Mapping[str, Any] | None, headers: Mapping[str, str] | None = None) -> Response:
+    return {
+        "statusCode": status,
+        "headers": _headers(headers),
+        "body": "" if payload is None else json.dumps(payload, separators=(",", ":"), default=str),
+    }
+
+
+def ok(
+    data: Any = None,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+    count: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    payload: dict[str, Any] = {"success": True}
+    if message is not None:
+        payload["message"] = message
+    if count is not None:
+        payload["count"] = count
+    if data is not None:
+        payload["data"] = data
+    payload.update(extra)
+    return respond(status_code, payload, headers)
+
+
+def fail(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return respond(status, {"success": False, "message": message}, headers)
+
+
+def json_body(event: Event) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    raw = event.get("body")
+    if raw is None or raw == "":
+        return {}
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Request body must be UTF-8 encoded JSON") from None
+    if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
+        raise BadRequest(f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("Request body must be valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
+
+
+def query(event: Event) -> dict[str, str]:
+    return dict(event.get("queryStringParameters") or {})
+
+
+def path_param(event: Event, name: str) -> str:
+    return str((event.get("pathParameters") or {}).get(name) or "")
+
+
+def header(event: Event, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the request authorizer established it."""
+
+    user_id: str
+    username: str
+    role: str
+
+
+def caller(event: Event) -> Caller:
+    """The authenticated caller. Protected routes only run behind the authorizer, so a
+    missing context means the function was invoked outside API Gateway: treat it as 401."""
+    from skills_ideas.errors import Unauthorized
+
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    user_id = context.get("userId") or context.get("principalId")
+    if not user_id:
+        raise Unauthorized("No token, authorization denied")
+    return Caller(str(user_id), str(context.get("username") or ""), str(context.get("role") or "user"))
+
+
+def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any], Response]:
+    """Wrap a handler with structured logging (correlation id = API Gateway request id),
+    metrics flushing and the single mapping of errors to responses.
+
+    Domain errors become their 4xx/503 with the message; anything unexpected is logged with
+    its stack trace and answered with a generic 500 that reveals nothing internal.
+    """
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from skills_ideas.observability import logger, metrics
+
+    def guarded(event: Event, context: Any) -> Response:
+        try:
+            return func(event, context)
+        except ApiError as error:
+            logger.info("request rejected", extra={"status": error.status, "reason": error.message})
+            return fail(error.status, error.message)
+        except Exception:
+            logger.exception("unhandled error")
+            return fail(500, "Internal server error")
+
+    guarded.__name__ = func.__name__
+    guarded.__doc__ = func.__doc__
+    wrapped = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)(guarded)
+    return metrics.log_metrics(wrapped)

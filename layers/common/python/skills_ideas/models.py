@@ -1,0 +1,138 @@
+"""pynamodb models of the single table (docs/data-model.md).
+
+The models are bound to a table at run time by ``bind`` (table name, region, endpoint come
+from ``TableConfig``), so importing this module never opens a connection and tests can point
+the models at moto or DynamoDB Local before the first request.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from skills_ideas.config import TableConfig
+from skills_ideas.schema import PARTITION_KEY, SORT_KEY
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "us-east-1"
+    host: str | None = None
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+class UserModel(Model):
+    """``USER#<userId>`` / ``PROFILE``."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="PROFILE")
+    userId = UnicodeAttribute()
+    username = UnicodeAttribute()
+    usernameLower = UnicodeAttribute()
+    passwordHash = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(default="user")
+    createdAt = UnicodeAttribute()
+    legacyId = UnicodeAttribute(null=True)
+
+
+class UsernameModel(Model):
+    """``USERNAME#<lower-cased username>`` / ``USERNAME``: the uniqueness claim."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="USERNAME")
+    userId = UnicodeAttribute()
+    username = UnicodeAttribute()
+
+
+def _gsi(index_name: str, hash_attr: str, range_attr: str | None):
+    attrs: dict = {
+        "Meta": type("Meta", (), {"index_name": index_name, "projection": AllProjection()}),
+        hash_attr: UnicodeAttribute(hash_key=True),
+    }
+    if range_attr:
+        attrs[range_attr] = UnicodeAttribute(range_key=True)
+    return type(index_name, (GlobalSecondaryIndex,), attrs)
+
+
+def _lsi(index_name: str, range_attr: str):
+    attrs: dict = {
+        "Meta": type("Meta", (), {"index_name": index_name, "projection": AllProjection()}),
+        "pk": UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY),
+        range_attr: UnicodeAttribute(range_key=True),
+    }
+    return type(index_name, (LocalSecondaryIndex,), attrs)
+
+
+class IdeaModel(Model):
+    """``USER#<ownerId>`` / ``IDEA#<ideaId>``, with the feed keys derived on save."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    ideaId = UnicodeAttribute()
+    userId = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
+    feedShard = UnicodeAttribute()
+    createdSort = UnicodeAttribute()
+    titleSort = UnicodeAttribute()
+    statusSort = UnicodeAttribute()
+    legacyId = UnicodeAttribute(null=True)
+    legacyStatus = UnicodeAttribute(null=True)
+    createdAtEstimated = BooleanAttribute(null=True)
+    version = VersionAttribute()
+
+    by_id = _gsi("IdeaById", "ideaId", None)()
+    feed_by_created = _gsi("FeedByCreated", "feedShard", "createdSort")()
+    feed_by_title = _gsi("FeedByTitle", "feedShard", "titleSort")()
+    feed_by_status = _gsi("FeedByStatus", "feedShard", "statusSort")()
+    by_created = _lsi("ByCreated", "createdSort")()
+    by_title = _lsi("ByTitle", "titleSort")()
+    by_status = _lsi("ByStatus", "statusSort")()
+
+
+MODELS: tuple[type[Model], ...] = (UserModel, UsernameModel, IdeaModel)
+_bound: TableConfig | None = None
+
+
+def bind(config: TableConfig) -> None:
+    """Point every model at ``config``'s table (idempotent; resets cached connections)."""
+    global _bound
+    if _bound == config:
+        return
+    for model in MODELS:
+        model.Meta.table_name = config.table_name
+        model.Meta.region = config.region
+        model.Meta.host = config.endpoint_url
+        model._connection = None
+    _bound = config
+
+
+def connection() -> Connection:
+    """A low-level connection for transactions, bound like the models."""
+    if _bound is None:
+        raise RuntimeError("models are not bound to a table: call bind() first")
+    return Connection(region=_bound.region, host=_bound.endpoint_url)
+
+
+def unbind() -> None:
+    """Forget the binding (tests that switch between moto and DynamoDB Local)."""
+    global _bound
+    _bound = None
+    for model in MODELS:
+        model._connection = None

@@ -1,0 +1,73 @@
+"""JSON Web Tokens: HS256 pinned, with sub, username, role, iat, exp, iss and aud.
+
+The signing key comes from configuration: in the cloud from Secrets Manager through the
+Powertools parameters utility (cached for five minutes), locally from ``JWT_SECRET``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from skills_ideas.config import AuthConfig, ConfigError
+
+ALGORITHM = "HS256"
+SECRET_CACHE_SECONDS = 300
+
+
+class InvalidToken(Exception):
+    """The token is malformed, tampered with, expired or not ours."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: str
+    username: str
+    role: str
+
+
+def signing_key(config: AuthConfig) -> str:
+    if config.secret is not None:
+        return config.secret
+    # Imported here: only the cloud path pays for the parameters utility (and boto3).
+    from aws_lambda_powertools.utilities import parameters
+
+    key = parameters.get_secret(config.secret_name or "", max_age=SECRET_CACHE_SECONDS)
+    if not isinstance(key, str) or len(key.encode()) < 32:
+        raise ConfigError("the JWT signing key must be a string of at least 32 bytes")
+    return key
+
+
+def issue(config: AuthConfig, *, user_id: str, username: str, role: str, now: float | None = None) -> str:
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "username": username,
+        "role": role,
+        "iat": issued,
+        "exp": issued + config.ttl_seconds,
+        "iss": config.issuer,
+        "aud": config.audience,
+    }
+    return jwt.encode(claims, signing_key(config), algorithm=ALGORITHM)
+
+
+def verify(config: AuthConfig, token: str) -> Claims:
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(config),
+            algorithms=[ALGORITHM],
+            audience=config.audience,
+            issuer=config.issuer,
+            options={"require": ["sub", "exp", "iat", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error)) from None
+    role = claims.get("role")
+    if not isinstance(claims.get("sub"), str) or role not in ("user", "admin"):
+        raise InvalidToken("unexpected claims")
+    return Claims(claims["sub"], str(claims.get("username") or ""), role)

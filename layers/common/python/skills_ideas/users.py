@@ -1,0 +1,172 @@
+"""Accounts: registration, login and profiles (logic and data access)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from skills_ideas import models, passwords
+from skills_ideas.errors import BadRequest, Conflict, NotFound
+from skills_ideas.ids import ulid
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
+ROLES = ("user", "admin")
+#: Owner of migrated ideas whose legacy user is gone. It has no username claim and no
+#: password, so nobody can log in as it.
+ORPHAN_OWNER_ID = "legacy-orphans"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def user_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def username_key(username: str) -> str:
+    return f"USERNAME#{username.lower()}"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    role: str
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username}
+
+    def profile(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "role": self.role, "createdAt": self.created_at}
+
+
+def _user(item: models.UserModel) -> User:
+    return User(item.userId, item.username, item.role, item.createdAt)
+
+
+def credentials(body: dict[str, Any]) -> tuple[str, str]:
+    username, password = body.get("username"), body.get("password")
+    if not username or not password:
+        raise BadRequest("Username and password are required")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise BadRequest("Username and password must be strings")
+    return username, password
+
+
+def validate_new(username: str, password: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise BadRequest("Username must be 3-50 characters: letters, digits, '_', '.' or '-'")
+    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
+        raise BadRequest(
+            f"Password must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters long"
+        )
+
+
+def register(username: str, password: str) -> User:
+    """Create a user. The user item and the username claim are written in one transaction,
+    each conditioned on not existing: of two concurrent registrations of one name (in any
+    letter case) exactly one succeeds; the other gets 409."""
+    validate_new(username, password)
+    user = User(ulid(), username, "user", now_iso())
+    put_user(user, passwords.hash_password(password))
+    return user
+
+
+def put_user(user: User, password_hash: str | None, legacy_id: str | None = None) -> None:
+    """Write a user and its username claim atomically; Conflict if the name is taken."""
+    item = models.UserModel(
+        user_key(user.id),
+        userId=user.id,
+        username=user.username,
+        usernameLower=user.username.lower(),
+        passwordHash=password_hash,
+        role=user.role,
+        createdAt=user.created_at,
+        legacyId=legacy_id,
+    )
+    claim = models.UsernameModel(username_key(user.username), userId=user.id, username=user.username)
+    try:
+        with TransactWrite(connection=models.connection()) as transaction:
+            transaction.save(item, condition=models.UserModel.pk.does_not_exist())
+            transaction.save(claim, condition=models.UsernameModel.pk.does_not_exist())
+    except TransactWriteError as error:
+        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or []) if r]
+        if "ConditionalCheckFailed" in reasons:
+            raise Conflict("User already exists") from None
+        raise
+
+
+def find_login(username: str) -> tuple[User, str] | None:
+    """The user and stored hash for a login name (any letter case), or None."""
+    if len(username) > 255:
+        return None
+    try:
+        claim = models.UsernameModel.get(username_key(username), "USERNAME")
+        item = models.UserModel.get(user_key(claim.userId), "PROFILE")
+    except models.UserModel.DoesNotExist:
+        return None
+    except models.UsernameModel.DoesNotExist:
+        return None
+    if not item.passwordHash:
+        return None
+    return _user(item), item.passwordHash
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user when the password is right; None otherwise, after the same amount of work
+    whether or not the user exists. A legacy bcrypt hash is upgraded to argon2id."""
+    found = find_login(username)
+    if found is None:
+        passwords.burn_time(password)
+        return None
+    user, stored = found
+    if not passwords.verify(password, stored):
+        return None
+    if passwords.needs_upgrade(stored):
+        upgrade_hash(user.id, stored, passwords.hash_password(password))
+    return user
+
+
+def upgrade_hash(user_id: str, old_hash: str, new_hash: str) -> None:
+    """Replace a hash, only if it is still the one we verified (a concurrent login may have
+    upgraded it already: then there is nothing to do)."""
+    item = models.UserModel(user_key(user_id), "PROFILE")
+    try:
+        item.update(
+            actions=[models.UserModel.passwordHash.set(new_hash)],
+            condition=models.UserModel.passwordHash == old_hash,
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def get(user_id: str) -> User:
+    try:
+        return _user(models.UserModel.get(user_key(user_id), "PROFILE"))
+    except models.UserModel.DoesNotExist:
+        raise NotFound("User not found") from None
+
+
+def set_role(username: str, role: str) -> User:
+    """Grant or revoke a role (operator command). Takes effect at the user's next login."""
+    if role not in ROLES:
+        raise BadRequest(f"Role must be one of: {', '.join(ROLES)}")
+    found = find_login(username)
+    if found is None:
+        raise NotFound(f"No user named {username!r}")
+    user = found[0]
+    item = models.UserModel(user_key(user.id), "PROFILE")
+    item.update(actions=[models.UserModel.role.set(role)], condition=models.UserModel.pk.exists())
+    return User(user.id, user.username, role, user.created_at)
+
+
+def _is_condition_failure(error: PutError | UpdateError) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
