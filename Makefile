@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench synth clean
+.PHONY: help install dev invoke lint unit test bench synth openapi clean
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ lint: install ## ruff on everything, mypy on functions/ and layers/
 
 test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
 	$(BIN)/pytest
+
+openapi: install ## regenerate docs/openapi.json from the route manifest
+	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"
 
 clean: ## remove build output (keeps .venv and the local state)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,8 @@ class Route:
     access: Access
     summary: str
     uses: tuple[Use, ...] = ()
+    #: Query parameters the endpoint understands (documented in the OpenAPI document).
+    query: tuple[str, ...] = ()
 
     @property
     def protected(self) -> bool:
@@ -56,12 +58,12 @@ ROUTES: tuple[Route, ...] = (
           ("table:read", "table:write", "secret:read")),
     Route("GET", "/api/me", "me", "user", "The caller's own profile", ("table:read",)),
     Route("GET", "/api/skills", "list_skills", "public", "List skills: filter, search, sort",
-          ("catalogue:read",)),
+          ("catalogue:read",), query=("proficiency", "category", "q", "sort")),
     Route("GET", "/api/skills/{id}", "get_skill", "public", "One skill by id", ("catalogue:read",)),
     Route("GET", "/api/skills/category/{category}", "list_skills_by_category", "public",
           "Skills in one category (exact, case-insensitive)", ("catalogue:read",)),
     Route("GET", "/api/ideas", "list_ideas", "public", "List ideas: newest first, filter, sort, page",
-          ("table:read",)),
+          ("table:read",), query=("status", "userId", "sort", "order", "_limit", "cursor", "_page")),
     Route("GET", "/api/ideas/{id}", "get_idea", "public", "One idea by id", ("table:read",)),
     Route("POST", "/api/ideas", "create_idea", "user", "Publish a new idea", ("table:write",)),
     Route("PUT", "/api/ideas/{id}", "replace_idea", "owner", "Replace one of your ideas",
