@@ -1,0 +1,85 @@
+"""``skills-ideas invoke FN EVENT_FILE``: one handler, one event, against the local state.
+
+Like ``sam local invoke`` without Docker. The event is passed as is (protected routes'
+authorizer context must be in the event's requestContext). The handler's logs go to stderr,
+its result to stdout as JSON. A running ``serve`` on the same state dir is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from skills_ideas.routes import functions
+
+from .lambda_runtime import HandlerError, Loader, WarmHandlers, module_loader
+from .local_env import LocalEnvError, add_stack_arguments, local_stack, repo_root
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("invoke", help="run one handler on one event (make invoke)",
+                                   description=__doc__)
+    parser.add_argument("function", help="function name from the route manifest, e.g. login")
+    parser.add_argument("event", help="JSON event file, e.g. events/login.json")
+    add_stack_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def make_loader() -> Loader:
+    """Where handlers come from; tests replace this with fakes."""
+    return module_loader(repo_root())
+
+
+def _read_event(path: str) -> dict:
+    try:
+        event = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read event file {path}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"event file {path} is not valid JSON: {exc}") from exc
+    if not isinstance(event, dict):
+        raise ValueError(f"event file {path} must hold a JSON object")
+    return event
+
+
+def _writes_catalogue(event: dict, result: object) -> bool:
+    path = str(event.get("path") or "")
+    return (event.get("httpMethod", "GET") != "GET"
+            and (path == "/api/skills" or path.startswith("/api/skills/"))
+            and isinstance(result, dict) and 200 <= int(result.get("statusCode") or 0) < 300)
+
+
+def run(args: argparse.Namespace) -> int:
+    known = functions()
+    if args.function not in known:
+        print(f"error: unknown function {args.function!r}; known functions: {', '.join(known)}",
+              file=sys.stderr)
+        return 2
+    try:
+        event = _read_event(args.event)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with local_stack(args.state_dir, engine=args.engine) as services:
+            handlers = WarmHandlers(make_loader())
+            try:
+                with redirect_stdout(sys.stderr):  # handler logs must not mix with the result
+                    result = handlers.invoke(args.function, event, services.region)
+            except HandlerError as exc:
+                cause = exc.__cause__ or exc
+                traceback.print_exception(cause, file=sys.stderr)
+                print(json.dumps({"errorMessage": str(cause), "errorType": type(cause).__name__},
+                                 indent=2))
+                return 1
+            if _writes_catalogue(event, result):
+                services.snapshot_catalogue()
+    except LocalEnvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
