@@ -112,19 +112,16 @@ def validate_patch(body: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- reads and writes
+def new_item(owner_id: str, idea_id: str, **fields: Any) -> models.IdeaModel:
+    """An idea item with its keys and derived index keys (create, and the legacy migration)."""
+    item = models.IdeaModel(user_key(owner_id), idea_key(idea_id), ideaId=idea_id, userId=owner_id, **fields)
+    derive_keys(item)
+    return item
+
+
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     now = now_iso()
-    idea_id = ulid()
-    item = models.IdeaModel(
-        user_key(owner_id),
-        idea_key(idea_id),
-        ideaId=idea_id,
-        userId=owner_id,
-        createdAt=now,
-        updatedAt=now,
-        **fields,
-    )
-    derive_keys(item)
+    item = new_item(owner_id, ulid(), createdAt=now, updatedAt=now, **fields)
     item.save(condition=models.IdeaModel.pk.does_not_exist())
     return to_dict(item)
 
@@ -184,7 +181,7 @@ def delete(owner_id: str, idea_id: str) -> None:
         raise NotFound("Idea not found")
     item = models.IdeaModel(user_key(owner_id), idea_key(idea_id))
     try:
-        item.delete(condition=models.IdeaModel.pk.exists())
+        item.delete(condition=models.IdeaModel.pk.exists(), add_version_condition=False)
     except DeleteError as error:
         if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise _missing_or_forbidden(idea_id) from None
