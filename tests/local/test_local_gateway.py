@@ -104,7 +104,10 @@ def test_literal_route_wins_over_parameter(gateway_with, http):
 
 
 def test_unknown_route_wrong_method_and_preflight(gateway_with, http):
-    gw = gateway_with({})
+    routes = (Route("GET", "/api/skills", "list_skills", "public", "list"),
+              Route("GET", "/api/ideas/{id}", "get_idea", "public", "one"),
+              Route("PATCH", "/api/ideas/{id}", "update_idea", "owner", "change"))
+    gw = gateway_with({}, routes)
     missing = http(gw.url + "/api/nope")
     assert missing.status == 404
     assert missing.json() == {"success": False, "message": "Route not found"}

@@ -14,6 +14,7 @@ import sys
 COMMANDS: tuple[str, ...] = (
     "serve",
     "invoke",
+    "migrate",
 )
 
 

@@ -96,7 +96,8 @@ def answers(endpoint: str) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = boto3.client(
-        "dynamodb", endpoint_url=endpoint,
+        "dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing", aws_session_token="testing",
         config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
     )
     try:

@@ -316,6 +316,7 @@ def local_stack(
     moto.start()
     moto_endpoint = "http://{}:{}".format(*moto.get_host_and_port())
     dynamodb: DynamoDBLocal | None = None
+    services: LocalServices | None = None
     try:
         if engine in ("auto", "java"):
             try:
@@ -349,14 +350,26 @@ def local_stack(
     finally:
         if dynamodb is not None:
             dynamodb.stop()
-        _reset_moto(moto_endpoint)
+        _forget_moto_data(services)
         moto.stop()
 
 
-def _reset_moto(endpoint: str) -> None:
-    """moto keeps its data per process: forget it so the next stack starts from the state dir."""
-    import urllib.request
+def _forget_moto_data(services: LocalServices | None) -> None:
+    """moto keeps its data per process: drop ours so the next stack starts from the state dir.
 
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-    with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=5):  # noqa: S310
-        pass
+    Only our bucket and (moto) table are deleted, not a global reset, so moto state that tests
+    of the same process hold under ``mock_aws`` is left alone.
+    """
+    if services is None:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with contextlib.suppress(BotoCoreError, ClientError):
+        s3 = services.client("s3")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=services.bucket):
+            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=services.bucket, Key=version["Key"], VersionId=version["VersionId"])
+        s3.delete_bucket(Bucket=services.bucket)
+    if services.engine == "moto":
+        with contextlib.suppress(BotoCoreError, ClientError):
+            services.client("dynamodb").delete_table(TableName=services.table_name)
