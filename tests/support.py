@@ -114,3 +114,97 @@ def invoke(function: str, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = load_handler(function).lambda_handler(evt, LambdaContext())
     body = json.loads(response["body"]) if response.get("body") else {}
     return response["statusCode"], body
+
+
+# ------------------------------------------------------------------ auth helpers
+#: A method ARN as API Gateway passes it to the REQUEST authorizer.
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/test/GET/api/me"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def authorize(headers: dict[str, str] | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+    """Run the REQUEST authorizer on a request with ``headers``; returns its policy result."""
+    auth_event = {
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "resource": "/api/me",
+        "path": "/api/me",
+        "httpMethod": "GET",
+        "headers": headers or {},
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test"},
+    }
+    return load_handler("authorizer").lambda_handler(auth_event, LambdaContext())
+
+
+# ------------------------------------------------------------------ the ideas feed
+FEED_OWNERS = ("u-ada", "u-bob", "u-cy")
+FEED_STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")
+_WORDS = ("Zephyr", "apple", "Mango", "banana", "Kiwi", "cherry", "Lemon", "date", "Fig", "grape", "Apple")
+
+
+def feed_rows(count: int) -> list[dict[str, str]]:
+    """``count`` ideas with controlled, partly equal creation times, titles (some equal but
+    for case) and statuses, spread unevenly over three owners."""
+    rows = []
+    for i in range(count):
+        minute = i - (i % 5 == 4)  # every fifth idea shares its creation time with the one before
+        rows.append({
+            "owner": FEED_OWNERS[(i * i) % 3],
+            "title": f"{_WORDS[(i * 7) % len(_WORDS)]} {(i * 13) % 20:02d}",
+            "status": FEED_STATUSES[(i * 3) % 5].lower() if i % 4 == 0 else FEED_STATUSES[(i * 3) % 5],
+            "createdAt": f"2026-01-01T{minute // 60:02d}:{minute % 60:02d}:00.000Z",
+        })
+    return rows
+
+
+def seed_feed(create: Any, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Create every row through ``create(owner, fields) -> idea`` at the row's creation time."""
+    from unittest import mock
+
+    from skills_ideas import ideas
+
+    created = []
+    for row in rows:
+        with mock.patch.object(ideas, "now_iso", return_value=row["createdAt"]):
+            fields = {"title": row["title"], "status": row["status"], "description": f"about {row['title']}"}
+            created.append(create(row["owner"], fields))
+    return created
+
+
+def expected_feed(all_ideas: list[dict[str, Any]], sort: str, order: str, status: str | None = None,
+                  user_id: str | None = None) -> list[str]:
+    """The ids a complete listing must return, in order: the documented order, ties by id."""
+    keys = {
+        "createdAt": lambda i: (i["createdAt"], i["id"]),
+        "title": lambda i: (i["title"].lower(), i["id"]),
+        "status": lambda i: (i["status"].lower(), i["createdAt"], i["id"]),
+    }
+    chosen = [i for i in all_ideas
+              if (status is None or i["status"] == status) and (user_id is None or i["userId"] == user_id)]
+    return [i["id"] for i in sorted(chosen, key=keys[sort], reverse=order == "desc")]
+
+
+def walk_pages(fetch: Any, limit: int) -> list[str]:
+    """Follow ``nextCursor`` from the first page to the last; ``fetch(cursor) -> (items, next)``.
+    Every page but the last must be full."""
+    ids: list[str] = []
+    cursor = None
+    for _ in range(1000):
+        items, cursor = fetch(cursor)
+        ids.extend(item["id"] for item in items)
+        if cursor is None:
+            assert len(items) <= limit
+            return ids
+        assert len(items) == limit, "a page before the last one is short"
+    raise AssertionError("paging never ended")
+
+
+def bind_models() -> None:
+    """Point the pynamodb models at the table of the current environment (tests that read or
+    seed the table directly, as a handler would)."""
+    from skills_ideas.config import TableConfig
+
+    models.bind(TableConfig.from_env())
