@@ -10,7 +10,11 @@ invocation instead of half-working.
 | DYNAMODB_ENDPOINT_URL | DynamoDB endpoint (local only) | AWS |
 | CATALOGUE_BUCKET | S3 bucket of the skills catalogue | required |
 | CATALOGUE_KEY | object key of the catalogue | catalogue/skills.json |
-| CATALOGUE_TTL_SECONDS | how long a warm function trusts its cached copy | 60 |
+| CATALOGUE_TTL_SECONDS | revalidation interval: how long a warm function trusts its cached copy | 5 |
+| SKILLS_MAX_AGE_SECONDS | Cache-Control max-age of the public skill reads | 60 |
+| SKILLS_STALE_WHILE_REVALIDATE_SECONDS | Cache-Control stale-while-revalidate of those reads | 300 |
+| CATALOGUE_WRITE_ATTEMPTS | compare-and-swap attempts of one catalogue write | 10 |
+| CDN_DISTRIBUTION_ID | CloudFront distribution to invalidate after a write (unset locally) | – |
 | S3_ENDPOINT_URL | S3 endpoint (local only) | AWS |
 | JWT_SECRET | HS256 signing key, >= 32 bytes (local only) | – |
 | JWT_SECRET_NAME | Secrets Manager name/ARN of the signing key (cloud) | – |
@@ -73,18 +77,37 @@ class TableConfig:
 class CatalogueConfig:
     bucket: str
     key: str
+    #: Revalidation interval. Short on purpose: a revalidation is a conditional GET answered
+    #: 304 without a body, and CloudFront absorbs the read traffic, so a few seconds keep an
+    #: admin's edit from being re-cached stale at the edge after the invalidation.
     ttl_seconds: int
     region: str
     endpoint_url: str | None
+    max_age_seconds: int = 60
+    stale_while_revalidate_seconds: int = 300
+    write_attempts: int = 10
+    distribution_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CatalogueConfig:
         return cls(
             bucket=_env("CATALOGUE_BUCKET", env),
             key=_env("CATALOGUE_KEY", env, "catalogue/skills.json"),
-            ttl_seconds=_int("CATALOGUE_TTL_SECONDS", env, 60),
+            ttl_seconds=_int("CATALOGUE_TTL_SECONDS", env, 5),
             region=_region(env),
             endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            max_age_seconds=_int("SKILLS_MAX_AGE_SECONDS", env, 60),
+            stale_while_revalidate_seconds=_int("SKILLS_STALE_WHILE_REVALIDATE_SECONDS", env, 300),
+            write_attempts=_int("CATALOGUE_WRITE_ATTEMPTS", env, 10, minimum=1),
+            distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,
+        )
+
+    @property
+    def cache_control(self) -> str:
+        """Cache-Control of every public skill read and of the catalogue object CloudFront serves."""
+        return (
+            f"public, max-age={self.max_age_seconds}, "
+            f"stale-while-revalidate={self.stale_while_revalidate_seconds}"
         )
 
 

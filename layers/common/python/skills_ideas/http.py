@@ -7,6 +7,7 @@ Failure: ``{"success": false, "message": "..."}``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -100,6 +101,42 @@ def header(event: Event, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+# ---------------------------------------------------------------- HTTP caching
+def etag_of(body: str) -> str:
+    """A strong entity tag derived from the response body: it changes exactly when the
+    content does (a catalogue edit, another filter), whichever function instance answers."""
+    return '"' + hashlib.sha256(body.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+def _opaque(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag``: ``*`` or a list of tags, compared weakly
+    (RFC 9110 13.1.2; CloudFront turns strong tags weak when it compresses)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = _opaque(etag)
+    return any(_opaque(tag) == wanted for tag in if_none_match.split(","))
+
+
+def cacheable(event: Event, response: Response, cache_control: str) -> Response:
+    """Give a 200 its ``ETag`` and ``Cache-Control``; answer ``304`` with no body when the
+    client's ``If-None-Match`` already names this content. 304 keeps the caching headers."""
+    if response.get("statusCode") != 200:
+        return response
+    tag = etag_of(response["body"])
+    headers = {**response["headers"], "ETag": tag, "Cache-Control": cache_control}
+    if none_match(header(event, "If-None-Match"), tag):
+        headers.pop("Content-Type", None)
+        return {"statusCode": 304, "headers": headers, "body": ""}
+    return {**response, "headers": headers}
 
 
 @dataclass(frozen=True)

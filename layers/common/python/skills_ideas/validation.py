@@ -19,6 +19,22 @@ def optional_string(body: dict[str, Any], field: str, *, max_length: int, label:
     return value
 
 
+def text(body: dict[str, Any], field: str, *, max_length: int, required: bool, label: str | None = None) -> str:
+    """A trimmed string field; blank counts as missing ("" when optional)."""
+    name = label or field.capitalize()
+    value = body.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise BadRequest(f"{name} is required")
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise BadRequest(f"{name} must be at most {max_length} characters")
+    return value
+
+
 def bounded_int(raw: str | None, *, name: str, default: int, minimum: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
