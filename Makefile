@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench synth openapi clean
+.PHONY: help install dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,30 @@ bench: install ## cold first response of every handler vs a boto3 floor (writes 
 
 openapi: install ## regenerate docs/openapi.json from the route manifest
 	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"
+
+# --- Infrastructure (infra/, the CDK app) ---
+STAGES ?= dev prod
+STAGE ?= dev
+CDK := npx --no-install cdk
+# deploy/diff talk to real AWS: drop this Makefile's fake credentials so the operator's own
+# (environment, profile, SSO or instance role) are used.
+REAL_AWS := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_EC2_METADATA_DISABLED,)
+
+layer: install ## build the dependencies Lambda layer without Docker (only when its requirements change)
+	$(BIN)/python -m infra.layer_build
+
+synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
+	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(CDK) synth --quiet -c stage=$$stage -o cdk.out/$$stage; done
+	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
+
+infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint)
+	$(BIN)/pytest tests/infra
+
+diff: layer ## compare a stage with what is deployed: make diff STAGE=prod (real AWS credentials)
+	$(REAL_AWS) $(CDK) diff -c stage=$(STAGE)
+
+deploy: layer ## deploy one stage: make deploy STAGE=prod (real AWS credentials, bootstrapped account)
+	$(REAL_AWS) $(CDK) deploy -c stage=$(STAGE) --require-approval broadening
 
 clean: ## remove build output (keeps .venv and the local state)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The AWS CDK app of the Skills & Ideas API (entry point: ``infra/app.py``)."""

@@ -1,0 +1,159 @@
+"""Dashboard and alarms with cdk-monitoring-constructs; alarms notify an encrypted SNS topic.
+
+Alarms, one per critical signal (thresholds in the stage config; docs/runbook.md says what
+each means and what to do): API 5xx count and p99 latency; per function errors and
+throttles; DynamoDB read/write throttles and system errors; CloudFront 5xx rate. The
+per-alias error alarms that roll CodeDeploy back live with the functions.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from cdk_monitoring_constructs import (
+    AlarmFactoryDefaults,
+    CustomMetricGroup,
+    DefaultDashboardFactory,
+    ErrorCountThreshold,
+    ErrorRateThreshold,
+    LatencyThreshold,
+    MonitoringFacade,
+    SnsAlarmActionStrategy,
+    ThrottledEventsThreshold,
+)
+from constructs import Construct
+
+from infra.components.functions import DeployedFunction
+from infra.config import BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
+
+CRITICAL = "Critical"
+RUNBOOK = "docs/runbook.md"
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        rest_api: apigw.RestApi,
+        functions: dict[str, DeployedFunction],
+        table: dynamodb.TableV2,
+        distribution: cloudfront.Distribution,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        thresholds = config.alarms
+
+        key = kms.Key(
+            self, "AlarmTopicKey", enable_key_rotation=True, description=f"{config.prefix} alarm topic"
+        )
+        # CloudWatch publishes alarm notifications to the encrypted topic.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        self.topic = sns.Topic(
+            self, "AlarmTopic", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True
+        )
+        for email in config.alarm_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        facade = MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=config.prefix,
+                action=SnsAlarmActionStrategy(on_alarm_topic=self.topic),
+                runbook_link=RUNBOOK,
+                datapoints_to_alarm=3,
+                evaluation_periods=5,
+            ),
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=config.prefix,
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
+        )
+        facade.monitor_api_gateway(
+            api=rest_api,
+            api_stage=config.stage,
+            human_readable_name="API",
+            add5_xx_fault_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.api_5xx_errors)},
+            add_latency_p99_alarm={
+                CRITICAL: LatencyThreshold(max_latency=Duration.millis(thresholds.api_latency_p99_ms))
+            },
+        )
+        for name, deployed in functions.items():
+            facade.monitor_lambda_function(
+                lambda_function=deployed.function,
+                alarm_friendly_name=name,
+                add_fault_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.lambda_errors)},
+                add_throttles_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.lambda_throttles)},
+            )
+        throttled = ThrottledEventsThreshold(max_throttled_events_threshold=thresholds.dynamodb_throttled_requests)
+        facade.monitor_dynamo_table(
+            table=table,
+            billing_mode=(
+                dynamodb.BillingMode.PAY_PER_REQUEST if config.table.on_demand else dynamodb.BillingMode.PROVISIONED
+            ),
+            add_read_throttled_events_count_alarm={CRITICAL: throttled},
+            add_write_throttled_events_count_alarm={CRITICAL: throttled},
+            add_system_error_count_alarm={
+                CRITICAL: ErrorCountThreshold(max_error_count=thresholds.dynamodb_system_errors)
+            },
+        )
+        facade.monitor_cloud_front_distribution(
+            distribution=distribution,
+            additional_metrics_enabled=config.cloudfront_additional_metrics,
+            add_fault5xx_rate={
+                CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)
+            },
+        )
+        facade.monitor_custom(
+            human_readable_name="Business and cold starts",
+            alarm_friendly_name="Business",
+            metric_groups=[
+                CustomMetricGroup(
+                    title="Business events (per 5 minutes)",
+                    metrics=[
+                        cloudwatch.Metric(
+                            namespace=METRICS_NAMESPACE,
+                            metric_name=name,
+                            dimensions_map={"service": SERVICE_NAME},
+                            statistic="Sum",
+                            period=Duration.minutes(5),
+                            label=name,
+                        )
+                        for name in BUSINESS_METRICS
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="Cold starts (Powertools ColdStart metric)",
+                    metrics=[
+                        cloudwatch.MathExpression(
+                            expression=(
+                                f"SEARCH('{{{METRICS_NAMESPACE},function_name,service}} "
+                                "MetricName=\"ColdStart\"', 'Sum', 300)"
+                            ),
+                            label="Cold starts",
+                            period=Duration.minutes(5),
+                        )
+                    ],
+                ),
+            ],
+        )

@@ -1,0 +1,132 @@
+"""The stack of one stage, assembled from one construct per concern, and the app around it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import App, CfnOutput, Environment, Stack, Tags
+from constructs import Construct
+
+from infra import layer_build
+from infra.components.api import Api
+from infra.components.data import DataStore
+from infra.components.delivery import CatalogueBucket, Distribution
+from infra.components.functions import Functions, Paths
+from infra.components.monitoring import Monitoring
+from infra.components.permissions import GrantTargets, grants
+from infra.components.secrets import JwtSecret
+from infra.config import SERVICE_NAME, StageConfig, stage_config
+from infra.nag import acknowledge, add_checks, logical_id, managed_policy
+
+ROOT = layer_build.ROOT
+DEFAULT_CATALOGUE = ROOT / "layers" / "common" / "python" / "skills_ideas" / "data" / "skills.json"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the stack's code and data come from (overridable through CDK context)."""
+
+    paths: Paths
+    default_catalogue: Path = DEFAULT_CATALOGUE
+
+    @classmethod
+    def from_context(cls, app: App) -> Sources:
+        def path(key: str, default: Path) -> Path:
+            value = app.node.try_get_context(key)
+            return Path(value).resolve() if value else default
+
+        return cls(
+            paths=Paths(
+                functions_dir=path("functions_dir", ROOT / "functions"),
+                common_layer_dir=path("common_layer_dir", ROOT / "layers" / "common"),
+                dependencies_layer_dir=path("dependencies_layer_dir", layer_build.DEFAULT_OUT),
+                placeholder_dir=path("placeholder_dir", ROOT / ".build" / "placeholder-functions"),
+            ),
+            default_catalogue=path("default_catalogue", DEFAULT_CATALOGUE),
+        )
+
+
+class SkillsIdeasStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, sources: Sources, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        data = DataStore(self, "Data", config=config)
+        secret = JwtSecret(self, "Secrets", config=config)
+        catalogue = CatalogueBucket(self, "Skills", config=config)
+        api = Api(self, "Api", config=config)
+        delivery = Distribution(
+            self,
+            "Delivery",
+            config=config,
+            catalogue=catalogue,
+            rest_api=api.rest_api,
+            default_catalogue=sources.default_catalogue,
+        )
+        functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            paths=sources.paths,
+            grants=grants(
+                config,
+                GrantTargets(
+                    table=data.table,
+                    catalogue_bucket=catalogue.bucket,
+                    jwt_secret=secret.secret,
+                    distribution=delivery.distribution,
+                ),
+            ),
+        )
+        api.add_routes(functions.by_name)
+        Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            rest_api=api.rest_api,
+            functions=functions.by_name,
+            table=data.table,
+            distribution=delivery.distribution,
+        )
+        acknowledge(
+            functions,
+            {
+                "L1": "Python 3.12 is the project's runtime: the dependencies layer is built for "
+                "cp312 and local development and CI run 3.12.",
+                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no "
+                "resource-level permission.",
+                f"IAM5[Resource::<{logical_id(data.table)}.Arn>/index/*]": "Queries need the "
+                "table's own indexes; the wildcard covers only this table's indexes.",
+                managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "
+                "service role for Lambda deployments; AWS's least-privilege policy for it.",
+            },
+        )
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="API Gateway stage URL")
+        CfnOutput(
+            self,
+            "CloudFrontUrl",
+            value=f"https://{delivery.distribution.distribution_domain_name}",
+            description="CloudFront: the API under /api/*, the catalogue at /catalogue/skills.json",
+        )
+        CfnOutput(self, "TableName", value=data.table.table_name)
+        CfnOutput(self, "BucketName", value=catalogue.bucket.bucket_name)
+
+
+def build_app(stage: str | None = None, *, app: App | None = None) -> tuple[App, SkillsIdeasStack]:
+    """Build the app for one stage (CDK context ``stage``, default dev), with cdk-nag on."""
+    app = app or App()
+    config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    sources = Sources.from_context(app)
+    layer_build.build(sources.paths.dependencies_layer_dir)
+    stack = SkillsIdeasStack(
+        app,
+        config.stack_name,
+        config=config,
+        sources=sources,
+        description=f"Skills & Ideas API ({config.stage})",
+        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
+    )
+    Tags.of(stack).add("service", SERVICE_NAME)
+    Tags.of(stack).add("stage", config.stage)
+    add_checks(app)
+    return app, stack
