@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 import threading
 
 import pytest
@@ -206,3 +207,14 @@ def test_requests_are_served_concurrently(http):
         for thread in threads:
             thread.join(10)
     assert [r.status for r in replies] == [200, 200]
+
+
+def test_local_api_serves_the_manifest_over_local_services(tmp_path, http):
+    from skills_ideas_tools.serve import local_api
+
+    def health(event, context):
+        return {"statusCode": 200, "body": json.dumps({"table": os.environ["TABLE_NAME"]})}
+
+    with local_api(tmp_path, engine="moto", loader=mapping_loader({"health": health})) as (gw, services):
+        reply = http(gw.url + "/api/health")
+        assert reply.status == 200 and reply.json() == {"table": services.table_name}

@@ -7,12 +7,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from skills_ideas.routes import Route
 
-from .gateway import Gateway, GatewayServer
-from .lambda_runtime import module_loader
-from .local_env import LocalEnvError, LocalServices, add_stack_arguments, local_stack, repo_root
+from .gateway import Gateway, GatewayServer, running_gateway
+from .lambda_runtime import Loader, module_loader
+from .local_env import Engine, LocalEnvError, LocalServices, add_stack_arguments, local_stack, repo_root
 
 log = logging.getLogger("skills_ideas_tools.serve")
 DEFAULT_PORT = 3000
@@ -40,6 +42,25 @@ def catalogue_snapshotter(services: LocalServices):
             log.exception("could not snapshot the catalogue into %s", services.state_dir)
 
     return after_success
+
+
+@contextmanager
+def local_api(
+    state_dir: str | os.PathLike | None = None,
+    *,
+    engine: Engine = "auto",
+    loader: Loader | None = None,
+    catalogue_path: str | os.PathLike | None = None,
+) -> Iterator[tuple[GatewayServer, LocalServices]]:
+    """What ``serve`` runs, in a background thread on a free port: for HTTP contract tests.
+
+    Handlers read their configuration when first imported, so use one of these per test
+    session (the real handlers stay imported, bound to the first stack's endpoints).
+    """
+    with local_stack(state_dir, engine=engine, catalogue_path=catalogue_path, reuse=False) as services, \
+            running_gateway(loader or module_loader(repo_root()), region=services.region,
+                            after_success=catalogue_snapshotter(services)) as server:
+        yield server, services
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
