@@ -79,8 +79,10 @@ def register(username: str, password: str) -> User:
     return user
 
 
-def put_user(user: User, password_hash: str | None, legacy_id: str | None = None) -> None:
-    """Write a user and its username claim atomically; Conflict if the name is taken."""
+def user_items(
+    user: User, password_hash: str | None, legacy_id: str | None = None
+) -> tuple[models.UserModel, models.UsernameModel]:
+    """The user item and its username claim (registration, and the legacy migration)."""
     item = models.UserModel(
         user_key(user.id),
         userId=user.id,
@@ -92,6 +94,12 @@ def put_user(user: User, password_hash: str | None, legacy_id: str | None = None
         legacyId=legacy_id,
     )
     claim = models.UsernameModel(username_key(user.username), userId=user.id, username=user.username)
+    return item, claim
+
+
+def put_user(user: User, password_hash: str | None, legacy_id: str | None = None) -> None:
+    """Write a user and its username claim atomically; Conflict if the name is taken."""
+    item, claim = user_items(user, password_hash, legacy_id)
     try:
         with TransactWrite(connection=models.connection()) as transaction:
             transaction.save(item, condition=models.UserModel.pk.does_not_exist())
