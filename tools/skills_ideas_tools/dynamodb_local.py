@@ -128,7 +128,11 @@ class DynamoDBLocal:
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
             [java, f"-Djava.library.path={emulator / 'DynamoDBLocal_lib'}", "-jar",
              str(emulator / "DynamoDBLocal.jar"), "-sharedDb", "-dbPath", str(self.db_dir),
-             "-port", str(self.port)],
+             "-port", str(self.port),
+             # Never phone home: this machine must not reach AWS. (The metadata file it
+             # writes lands in its working directory, the state dir, not the repository.)
+             "-disableTelemetry"],
+            cwd=self.db_dir, env={**os.environ, "DDB_LOCAL_TELEMETRY": "0"},
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C goes to us; we stop it in order
         )

@@ -52,7 +52,8 @@ ERROR = {
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _example_body(route: Route) -> Any:
@@ -98,7 +99,9 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.method in ("POST", "PUT", "PATCH"):
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}, **({"example": example} if example else {})}},
+            "content": {
+                "application/json": {"schema": {"type": "object"}, **({"example": example} if example else {})}
+            },
         }
     if route.protected:
         operation["security"] = [{"bearer": []}]
