@@ -7,12 +7,17 @@ start and Lambda's active tracing already records every invocation."""
 from __future__ import annotations
 
 import os
+import warnings
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "skills-ideas")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SkillsIdeas")
+
+# Reads and rejected requests record no business metric; Powertools would warn on every one
+# of those flushes, filling the logs with noise.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
