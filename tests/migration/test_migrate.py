@@ -274,7 +274,7 @@ def test_a_bad_status_map_is_refused(value, message):
 
 
 def test_a_few_thousand_ideas_of_one_user_list_completely(tmp_path, target):
-    count = 2500
+    count = 2000
     db = build(tmp_path / "prolific.sqlite", [(1, "prolific", "prolific-pw", "2020-01-01 00:00:00")],
                [(i, f"Idea number {i}", "d", "Concept", 1, f"2020-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}")
                 for i in range(1, count + 1)])
