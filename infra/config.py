@@ -84,7 +84,8 @@ class StageConfig:
     region: str = CLOUDFRONT_REGION
     retain_data: bool = False
     log_retention_days: int = 30
-    #: CORS allow-list of the API ("*" = any origin).
+    #: CORS: the origin allowed to call the API ("*" = any). The handlers answer with one
+    #: Access-Control-Allow-Origin value (CORS_ALLOW_ORIGIN), so this holds one entry.
     cors_origins: tuple[str, ...] = ("*",)
     authorizer_cache_ttl_seconds: int = 300
     stage_throttle: ApiThrottle = ApiThrottle(100, 200)
@@ -106,6 +107,8 @@ class StageConfig:
     jwt_issuer: str = "skills-ideas"
     jwt_audience: str = "skills-ideas-api"
     catalogue_key: str = "catalogue/skills.json"
+    #: Cache-Control of the deployed default catalogue object (served at /catalogue/skills.json).
+    catalogue_cache_control: str = "public, max-age=60, stale-while-revalidate=300"
     #: CloudFront TTLs of the public skill reads under /api/skills*.
     skills_cache_default_ttl_seconds: int = 60
     skills_cache_max_ttl_seconds: int = 300
@@ -118,8 +121,11 @@ class StageConfig:
                 f"stage {self.stage}: region must be {CLOUDFRONT_REGION} (CloudFront's WAF and "
                 "metrics live there; see infra/config.py)"
             )
-        if not self.cors_origins:
-            raise ValueError(f"stage {self.stage}: cors_origins must not be empty")
+        if len(self.cors_origins) != 1:
+            raise ValueError(
+                f"stage {self.stage}: cors_origins must hold exactly one origin or '*' (the handlers "
+                "send a single Access-Control-Allow-Origin)"
+            )
 
     @property
     def stack_name(self) -> str:

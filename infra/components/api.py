@@ -47,13 +47,8 @@ def _envelope(message_expression: str) -> str:
 
 def cors_origin_header(origins: tuple[str, ...]) -> str:
     """Access-Control-Allow-Origin for responses API Gateway writes itself (errors, 405)."""
-    if "*" in origins:
-        return "'*'"
-    if len(origins) == 1:
-        return f"'{origins[0]}'"
-    # Several allowed origins: echo the caller's. These bodies are fixed error messages with no
-    # data, and preflight (OPTIONS) still enforces the allow-list.
-    return "method.request.header.Origin"
+    (origin,) = origins
+    return f"'{origin}'"
 
 
 class Api(Construct):

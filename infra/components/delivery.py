@@ -2,9 +2,10 @@
 
 CloudFront behaviours:
 - ``/catalogue/*`` -> the private bucket through origin access control (the static catalogue);
-- ``/api/skills*`` -> the API, cached: the public skill reads, keyed on the query string only.
-  The cache policy leaves Authorization out, so CloudFront strips it from GET/HEAD and nothing
-  tied to a token is ever cached (writes, which are never cached, keep the header);
+- ``/api/skills*`` -> the API, cached: the public skill reads, keyed on their query strings
+  (from the manifest). A viewer-request function drops Authorization from GET/HEAD before the
+  cache lookup, so nothing tied to a token is ever cached, while the admin writes on the same
+  paths (never cached) still reach the API with their token;
 - everything else (``/``, ``/api/*``) -> the API, not cached (TTL 0), Authorization forwarded.
 """
 
@@ -23,9 +24,30 @@ from constructs import Construct
 from infra.components.waf import WebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge, logical_id, managed_policy
+from skills_ideas import routes
 
 CATALOGUE_PATH = "/catalogue/*"
 CACHED_API_PATH = "/api/skills*"
+AUTHORIZATION = "Authorization"
+DROP_AUTHORIZATION_ON_READS = """function handler(event) {
+  var request = event.request;
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    delete request.headers.authorization;
+  }
+  return request;
+}"""
+
+
+def cached_query_strings() -> list[str]:
+    """Query strings of the public GET routes under the cached path, from the manifest."""
+    prefix = CACHED_API_PATH.rstrip("*")
+    names = {
+        name
+        for route in routes.ROUTES
+        if route.method == "GET" and not route.protected and route.path.startswith(prefix)
+        for name in route.query
+    }
+    return sorted(names)
 
 
 def _bucket_defaults(config: StageConfig) -> dict:
@@ -102,13 +124,19 @@ class Distribution(Construct):
                 ),
             ),
         )
+        query_strings = cached_query_strings()
+        # Authorization is in the key only so that writes forward it: GET/HEAD lose it first.
         skills_cache = cloudfront.CachePolicy(
             self,
             "SkillsCache",
             cache_policy_name=f"{config.prefix}-public-skills",
-            comment="Public skill reads: keyed on the query string, never on Authorization",
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            comment="Public skill reads, keyed on their query strings; GET/HEAD carry no Authorization",
+            query_string_behavior=(
+                cloudfront.CacheQueryStringBehavior.allow_list(*query_strings)
+                if query_strings
+                else cloudfront.CacheQueryStringBehavior.none()
+            ),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list(AUTHORIZATION),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(config.skills_cache_default_ttl_seconds),
@@ -125,7 +153,7 @@ class Distribution(Construct):
             cache_policy_name=f"{config.prefix}-api-passthrough",
             comment="Dynamic API calls: not cached; forwards Authorization and the query string",
             query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
-            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization"),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list(AUTHORIZATION),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(0),
@@ -158,6 +186,18 @@ class Distribution(Construct):
             additional_behaviors={
                 CACHED_API_PATH: cloudfront.BehaviorOptions(
                     cache_policy=skills_cache,
+                    function_associations=[
+                        cloudfront.FunctionAssociation(
+                            function=cloudfront.Function(
+                                self,
+                                "DropAuthorizationOnReads",
+                                comment="Public skill reads are cached: they must not carry a token",
+                                code=cloudfront.FunctionCode.from_inline(DROP_AUTHORIZATION_ON_READS),
+                                runtime=cloudfront.FunctionRuntime.JS_2_0,
+                            ),
+                            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                        )
+                    ],
                     cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
                     **api_behaviour,
                 ),
@@ -208,6 +248,7 @@ class Distribution(Construct):
             destination_key_prefix=f"{key.parent.as_posix()}/",
             prune=False,
             content_type="application/json",
+            cache_control=[s3deploy.CacheControl.from_string(config.catalogue_cache_control)],
             distribution=self.distribution,
             distribution_paths=[f"/{config.catalogue_key}"],
             memory_limit=256,

@@ -180,6 +180,7 @@ class Functions(Construct):
             "STAGE": config.stage,
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "CORS_ALLOW_ORIGIN": config.cors_origins[0],
         }
         environment.update(permissions.apply(role, uses, grants))
 

@@ -1,0 +1,121 @@
+"""Read the synthesized template the way an operator thinks of it: by function and by route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from infra.config import StageConfig
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    config: StageConfig
+    assembly_dir: Path
+    template: Template
+    json: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.json["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in self.resources.items() if r["Type"] == resource_type}
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].get("Properties", {})
+
+
+def ref(value: Any) -> str | None:
+    """The logical id a ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, attr]}`` points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def refs_in(value: Any) -> set[str]:
+    """Every logical id referenced anywhere inside ``value``."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        target = ref(value)
+        if target:
+            found.add(target)
+        for item in value.values():
+            found |= refs_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= refs_in(item)
+    return found
+
+
+def functions_by_name(stack: Synthesized) -> dict[str, str]:
+    """Manifest function name -> logical id of its AWS::Lambda::Function (ours only)."""
+    prefix = f"{stack.config.prefix}-"
+    found = {}
+    for lid, resource in stack.of_type("AWS::Lambda::Function").items():
+        name = resource["Properties"].get("FunctionName")
+        if isinstance(name, str) and name.startswith(prefix):
+            found[name.removeprefix(prefix)] = lid
+    return found
+
+
+def function_of_alias(stack: Synthesized) -> dict[str, str]:
+    """Alias logical id -> manifest function name."""
+    by_lid = {lid: name for name, lid in functions_by_name(stack).items()}
+    return {
+        lid: by_lid[ref(alias["Properties"]["FunctionName"])]
+        for lid, alias in stack.of_type("AWS::Lambda::Alias").items()
+    }
+
+
+def resource_paths(stack: Synthesized) -> dict[str, str]:
+    """API Gateway resource logical id -> its full path ("/" for the root)."""
+    resources = stack.of_type("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(lid: str) -> str:
+        if lid not in paths:
+            props = resources[lid]["Properties"]
+            parent = props["ParentId"]
+            parent_path = "" if "Fn::GetAtt" in parent else path_of(ref(parent))
+            paths[lid] = f"{parent_path}/{props['PathPart']}"
+        return paths[lid]
+
+    for lid in resources:
+        path_of(lid)
+    return paths
+
+
+def methods(stack: Synthesized) -> list[tuple[str, str, dict[str, Any]]]:
+    """(HTTP method, path, properties) of every API Gateway method."""
+    paths = resource_paths(stack)
+    found = []
+    for method in stack.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        resource = props["ResourceId"]
+        path = "/" if "Fn::GetAtt" in resource else paths[ref(resource)]
+        found.append((props["HttpMethod"], path, props))
+    return found
+
+
+def role_actions(stack: Synthesized) -> dict[str, set[str]]:
+    """Manifest function name -> every IAM action its role holds (inline policies)."""
+    role_to_function = {
+        ref(stack.props(lid)["Role"]): name for name, lid in functions_by_name(stack).items()
+    }
+    actions: dict[str, set[str]] = {name: set() for name in role_to_function.values()}
+    for policy in stack.of_type("AWS::IAM::Policy").values():
+        for role in policy["Properties"].get("Roles", []):
+            name = role_to_function.get(ref(role))
+            if name is None:
+                continue
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                listed = statement["Action"]
+                actions[name].update([listed] if isinstance(listed, str) else listed)
+    return actions

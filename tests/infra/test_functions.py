@@ -1,0 +1,131 @@
+"""One function per manifest function, each with exactly the grants its ``uses`` declare."""
+
+from __future__ import annotations
+
+import json
+
+from infra.components.functions import function_uses
+from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
+from skills_ideas import routes
+from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
+
+WRITE_ACTIONS = {
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "s3:PutObject", "s3:DeleteObject", "cloudfront:CreateInvalidation",
+}
+BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+EXPECTED_BY_USE = {
+    "table:read": set(TABLE_READ_ACTIONS),
+    "table:write": set(TABLE_WRITE_ACTIONS),
+    "catalogue:read": {"s3:GetObject"},
+    "catalogue:write": {"s3:PutObject"},
+    "secret:read": {"secretsmanager:GetSecretValue"},
+    "cdn:invalidate": {"cloudfront:CreateInvalidation"},
+}
+ENV_BY_USE = {
+    "table:read": {"TABLE_NAME"},
+    "table:write": {"TABLE_NAME"},
+    "catalogue:read": {"CATALOGUE_BUCKET", "CATALOGUE_KEY"},
+    "catalogue:write": {"CATALOGUE_BUCKET", "CATALOGUE_KEY"},
+    "secret:read": {"JWT_SECRET_NAME", "JWT_ISSUER", "JWT_AUDIENCE"},
+    "cdn:invalidate": {"CDN_DISTRIBUTION_ID"},
+}
+ALWAYS_ENV = {"STAGE", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "CORS_ALLOW_ORIGIN"}
+
+
+def test_one_function_per_manifest_function_plus_the_authorizer(stack):
+    assert sorted(functions_by_name(stack)) == sorted(set(routes.functions()))
+
+
+def test_every_function_runs_python_312_on_arm64_with_json_logs_tracing_and_both_layers(stack):
+    for name, lid in functions_by_name(stack).items():
+        props = stack.props(lid)
+        assert props["Runtime"] == "python3.12", name
+        assert props["Architectures"] == ["arm64"], name
+        assert props["Handler"] == "app.lambda_handler", name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", name
+        assert len(props["Layers"]) == 2, name
+        settings = stack.config.function(name)
+        assert props["MemorySize"] == settings.memory_mb, name
+        assert props["Timeout"] == settings.timeout_seconds, name
+
+
+def test_each_function_logs_to_its_own_log_group_with_retention(stack):
+    groups = stack.of_type("AWS::Logs::LogGroup")
+    seen = set()
+    for name, lid in functions_by_name(stack).items():
+        group = ref(stack.props(lid)["LoggingConfig"]["LogGroup"])
+        assert groups[group]["Properties"]["RetentionInDays"] == stack.config.log_retention_days
+        assert group not in seen, f"{name} shares a log group"
+        seen.add(group)
+
+
+def test_roles_hold_exactly_the_actions_their_uses_grant(stack):
+    actions = role_actions(stack)
+    for name, uses in function_uses().items():
+        expected = set(BASELINE).union(*(EXPECTED_BY_USE[use] for use in uses))
+        assert actions[name] == expected, name
+
+
+def test_read_only_functions_hold_no_write_action_and_nothing_scans(stack):
+    actions = role_actions(stack)
+    read_only = [n for n, uses in function_uses().items() if not any(u.endswith(("write", "invalidate")) for u in uses)]
+    assert {"me", "get_idea", "list_ideas", "list_skills", "health"} <= set(read_only)
+    for name in read_only:
+        assert not actions[name] & WRITE_ACTIONS, name
+    for name, held in actions.items():
+        assert "dynamodb:Scan" not in held, name
+        assert not any(action.endswith("*") for action in held), name
+
+
+def test_grants_are_scoped_to_the_table_catalogue_key_and_secret(stack):
+    table = next(iter(stack.of_type("AWS::DynamoDB::GlobalTable")))
+    secret = next(iter(stack.of_type("AWS::SecretsManager::Secret")))
+    for policy in stack.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            listed = statement["Action"]
+            listed = [listed] if isinstance(listed, str) else listed
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            if any(a.startswith("dynamodb:") for a in listed):
+                assert refs_in(resources) == {table}
+            if listed == ["secretsmanager:GetSecretValue"]:
+                assert resources == [{"Ref": secret}]
+            if listed in (["s3:GetObject"], ["s3:PutObject"]) and len(resources) == 1:
+                joined = resources[0]["Fn::Join"][1]
+                assert joined[-1] == f"/{stack.config.catalogue_key}"
+
+
+def test_environment_follows_uses(stack):
+    for name, uses in function_uses().items():
+        env = stack.props(functions_by_name(stack)[name])["Environment"]["Variables"]
+        expected = ALWAYS_ENV.union(*(ENV_BY_USE[use] for use in uses))
+        assert set(env) == expected, name
+        assert env["POWERTOOLS_SERVICE_NAME"] == "skills-ideas"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SkillsIdeas"
+        assert env["STAGE"] == stack.config.stage
+        assert "JWT_SECRET" not in env  # the key itself never travels in an env var
+
+
+def test_every_function_has_a_live_alias_shifted_by_codedeploy_with_alarm_rollback(stack):
+    aliases = function_of_alias(stack)
+    assert sorted(aliases.values()) == sorted(functions_by_name(stack))
+    groups = stack.of_type("AWS::CodeDeploy::DeploymentGroup")
+    expected_config = (
+        "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+        if stack.config.canary_deploys
+        else "CodeDeployDefault.LambdaAllAtOnce"
+    )
+    for lid, alias in stack.of_type("AWS::Lambda::Alias").items():
+        assert alias["Properties"]["Name"] == "live"
+        group_id = ref(alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"])
+        group = groups[group_id]["Properties"]
+        assert group["DeploymentConfigName"] == expected_config, aliases[lid]
+        assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+        (alarm,) = group["AlarmConfiguration"]["Alarms"]
+        alarm_props = stack.props(ref(alarm["Name"]))
+        assert alarm_props["MetricName"] == "Errors"
+        # The alarm watches this alias ("<function>:live"), not the whole function.
+        assert refs_in(alarm_props["Dimensions"]) == {ref(alias["Properties"]["FunctionName"])}
+        assert ":live" in json.dumps(alarm_props["Dimensions"])
