@@ -39,12 +39,17 @@ def _reset_bucket(s3) -> None:
         create_catalogue()
 
 
+def reset_world(world) -> None:
+    """Back to an empty table and the default catalogue."""
+    dynamodb, s3 = world
+    _empty_table(dynamodb)
+    _reset_bucket(s3)
+
+
 @pytest.fixture
 def aws(_moto_world):
     """A fresh moto world with the table and the default catalogue in it, and handlers that
     start cold (no cached catalogue, clients or model connections)."""
-    dynamodb, s3 = _moto_world
-    _empty_table(dynamodb)
-    _reset_bucket(s3)
+    reset_world(_moto_world)
     with fresh_models():
         yield
