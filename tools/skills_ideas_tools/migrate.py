@@ -39,6 +39,7 @@ STACK_NAME = "SkillsIdeas-{stage}"
 OUTPUT_TABLE = "TableName"
 OUTPUT_BUCKET = "CatalogueBucketName"
 OUTPUT_CATALOGUE_KEY = "CatalogueKey"
+OUTPUT_DISTRIBUTION = "DistributionId"
 DEFAULT_CATALOGUE_KEY = "catalogue/skills.json"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
@@ -59,6 +60,8 @@ class Target:
     description: str
     #: Called after the catalogue object changed (local: snapshot it into the state dir).
     after_catalogue_write: Callable[[], Any] | None = None
+    #: CloudFront distribution whose cached skill reads a catalogue write invalidates.
+    distribution_id: str | None = None
 
 
 @dataclass
@@ -338,14 +341,31 @@ def _prepare_skills(target: Target, skills: SkillsFile, options: Options) -> tup
 
 
 def _write_skills(target: Target, prepared: tuple[dict, dict, dict[str, Any]], options: Options) -> dict[str, Any]:
+    """Write the catalogue the way admin edits do (``catalogue_edits``): a compare-and-swap on
+    the object's ETag, the merge re-applied to whatever version is current, then the CDN
+    invalidated, so a concurrent admin edit is never lost and readers see the new skills."""
     current, document, summary = prepared
     if document == current or options.dry_run:
         return summary
-    target.s3.put_object(Bucket=target.bucket, Key=target.catalogue_key, ContentType="application/json",
-                         Body=json.dumps(document, indent=2, ensure_ascii=False).encode())
+    from skills_ideas import catalogue_edits
+    from skills_ideas.catalogue import Catalogue, CatalogueStore
+    from skills_ideas.config import CatalogueConfig
+
+    skills = options.skills
+    assert skills is not None
+    config = CatalogueConfig(bucket=target.bucket, key=target.catalogue_key, ttl_seconds=0, region="",
+                             endpoint_url=None, distribution_id=target.distribution_id)
+    store = CatalogueStore(config, _client=target.s3)
+
+    def change(version: Catalogue) -> tuple[list[dict[str, Any]], int, None, None]:
+        merged = _merge_catalogue(version.document(), skills, options.skills_mode)
+        return merged["skills"], merged["nextId"], None, None
+
+    edit = catalogue_edits.commit(store, "migrate", change, sleep=options.sleep)
+    catalogue_edits.invalidate(store)
     if target.after_catalogue_write is not None:
         target.after_catalogue_write()
-    return {**summary, "written": True}
+    return {**summary, "written": True, "versionId": edit.version_id}
 
 
 # ------------------------------------------------------------------------- the migration
@@ -407,6 +427,8 @@ def stage_target(args: argparse.Namespace) -> Iterator[Target]:
 
     stack = args.stack or STACK_NAME.format(stage=args.stage)
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if args.profile:
+        os.environ["AWS_PROFILE"] = args.profile  # also for the CDN invalidation's own client
     session = boto3.Session(profile_name=args.profile, region_name=region)
     config = Config(retries={"mode": "adaptive", "max_attempts": 10})
     try:
@@ -421,7 +443,8 @@ def stage_target(args: argparse.Namespace) -> Iterator[Target]:
                              f"(outputs: {', '.join(sorted(outputs)) or 'none'}); pass --table/--bucket")
     key = outputs.get(OUTPUT_CATALOGUE_KEY) or DEFAULT_CATALOGUE_KEY
     yield Target(session.client("dynamodb", config=config), table, session.client("s3", config=config), bucket,
-                 key, f"stage {args.stage} (stack {stack}, table {table}, bucket {bucket}, {region})")
+                 key, f"stage {args.stage} (stack {stack}, table {table}, bucket {bucket}, {region})",
+                 distribution_id=outputs.get(OUTPUT_DISTRIBUTION))
 
 
 # ------------------------------------------------------------------------- command line
