@@ -15,6 +15,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "invoke",
     "migrate",
+    "admin",
 )
 
 
