@@ -24,10 +24,10 @@ from constructs import Construct
 from infra.components.waf import WebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge, logical_id, managed_policy
-from skills_ideas import routes
+from skills_ideas import catalogue_edits, routes
 
-CATALOGUE_PATH = "/catalogue/*"
-CACHED_API_PATH = "/api/skills*"
+#: The cached API paths are the ones a catalogue edit invalidates (one list, in the layer).
+CACHED_API_PATHS = catalogue_edits.API_PATHS
 AUTHORIZATION = "Authorization"
 DROP_AUTHORIZATION_ON_READS = """function handler(event) {
   var request = event.request;
@@ -39,15 +39,20 @@ DROP_AUTHORIZATION_ON_READS = """function handler(event) {
 
 
 def cached_query_strings() -> list[str]:
-    """Query strings of the public GET routes under the cached path, from the manifest."""
-    prefix = CACHED_API_PATH.rstrip("*")
+    """Query strings of the public GET routes under the cached paths, from the manifest."""
+    prefixes = tuple(path.rstrip("*") for path in CACHED_API_PATHS)
     names = {
         name
         for route in routes.ROUTES
-        if route.method == "GET" and not route.protected and route.path.startswith(prefix)
+        if route.method == "GET" and not route.protected and route.path.startswith(prefixes)
         for name in route.query
     }
     return sorted(names)
+
+
+def catalogue_path(config: StageConfig) -> str:
+    """The behaviour serving the catalogue object's folder from the bucket."""
+    return f"/{config.catalogue_key.rsplit('/', 1)[0]}/*"
 
 
 def _bucket_defaults(config: StageConfig) -> dict:
@@ -177,6 +182,13 @@ class Distribution(Construct):
             "origin_request_policy": cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
             "response_headers_policy": security_headers,
         }
+        drop_authorization = cloudfront.Function(
+            self,
+            "DropAuthorizationOnReads",
+            comment="Public skill reads are cached: they must not carry a token",
+            code=cloudfront.FunctionCode.from_inline(DROP_AUTHORIZATION_ON_READS),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
         self.web_acl = WebAcl(self, "Waf", config=config, scope_name="CLOUDFRONT")
         self.distribution = cloudfront.Distribution(
             self,
@@ -184,24 +196,20 @@ class Distribution(Construct):
             comment=f"{config.prefix}: API and skills catalogue",
             default_behavior=cloudfront.BehaviorOptions(cache_policy=api_passthrough, **api_behaviour),
             additional_behaviors={
-                CACHED_API_PATH: cloudfront.BehaviorOptions(
-                    cache_policy=skills_cache,
-                    function_associations=[
-                        cloudfront.FunctionAssociation(
-                            function=cloudfront.Function(
-                                self,
-                                "DropAuthorizationOnReads",
-                                comment="Public skill reads are cached: they must not carry a token",
-                                code=cloudfront.FunctionCode.from_inline(DROP_AUTHORIZATION_ON_READS),
-                                runtime=cloudfront.FunctionRuntime.JS_2_0,
-                            ),
-                            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
-                        )
-                    ],
-                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                    **api_behaviour,
-                ),
-                CATALOGUE_PATH: cloudfront.BehaviorOptions(
+                **{
+                    path: cloudfront.BehaviorOptions(
+                        cache_policy=skills_cache,
+                        cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                        function_associations=[
+                            cloudfront.FunctionAssociation(
+                                function=drop_authorization, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                            )
+                        ],
+                        **api_behaviour,
+                    )
+                    for path in CACHED_API_PATHS
+                },
+                catalogue_path(config): cloudfront.BehaviorOptions(
                     origin=origins.S3BucketOrigin.with_origin_access_control(catalogue.bucket),
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,

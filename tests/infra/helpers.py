@@ -40,11 +40,11 @@ def ref(value: Any) -> str | None:
 
 
 def refs_in(value: Any) -> set[str]:
-    """Every logical id referenced anywhere inside ``value``."""
+    """Every logical id referenced anywhere inside ``value`` (pseudo parameters left out)."""
     found: set[str] = set()
     if isinstance(value, dict):
         target = ref(value)
-        if target:
+        if target and not target.startswith("AWS::"):
             found.add(target)
         for item in value.values():
             found |= refs_in(item)

@@ -1,0 +1,154 @@
+"""The catalogue bucket stays private; CloudFront caches only the public skill reads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from infra.components.delivery import DROP_AUTHORIZATION_ON_READS
+from tests.infra.helpers import ref, refs_in
+
+
+def _bucket(stack):
+    """The catalogue bucket: the one CloudFront reads through origin access control."""
+    (distribution,) = stack.of_type("AWS::CloudFront::Distribution").values()
+    s3_origins = [o for o in distribution["Properties"]["DistributionConfig"]["Origins"] if "S3OriginConfig" in o]
+    (origin,) = s3_origins
+    return ref(origin["DomainName"])
+
+
+def _distribution(stack):
+    (distribution,) = stack.of_type("AWS::CloudFront::Distribution").values()
+    return distribution["Properties"]["DistributionConfig"]
+
+
+def test_catalogue_bucket_is_private_versioned_encrypted_and_logged(stack):
+    props = stack.props(_bucket(stack))
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert "LoggingConfiguration" in props
+
+
+def test_catalogue_bucket_policy_denies_plain_http_and_admits_only_this_distribution(stack):
+    bucket = _bucket(stack)
+    (policy,) = [
+        p for p in stack.of_type("AWS::S3::BucketPolicy").values() if ref(p["Properties"]["Bucket"]) == bucket
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    # A disposable stage also lets CDK's auto-delete handler empty the bucket on stack deletion.
+    cleaners = [s for s in allows if "AutoDeleteObjects" in json.dumps(s["Principal"])]
+    assert bool(cleaners) is (not stack.config.retain_data)
+    readers = [s for s in allows if s not in cleaners]
+    assert readers, "CloudFront must be allowed to read"
+    distribution_id = next(iter(stack.of_type("AWS::CloudFront::Distribution")))
+    for statement in readers:
+        assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert statement["Action"] == "s3:GetObject"
+        assert distribution_id in refs_in(statement["Condition"])
+
+
+def test_default_catalogue_is_deployed_to_the_catalogue_key(stack):
+    (deployment,) = stack.of_type("Custom::CDKBucketDeployment").values()
+    props = deployment["Properties"]
+    prefix = stack.config.catalogue_key.rsplit("/", 1)[0] + "/"
+    assert props["DestinationBucketKeyPrefix"] == prefix
+    assert ref(props["DestinationBucketName"]) == _bucket(stack)
+    assert props["Prune"] is False  # never deletes other objects (e.g. older versions' keys)
+    assert props["DistributionPaths"] == [f"/{stack.config.catalogue_key}"]
+
+
+def test_cloudfront_serves_https_only_with_security_headers_and_waf(stack):
+    config = _distribution(stack)
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    for behaviour in behaviours:
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+        assert "ResponseHeadersPolicyId" in behaviour
+    (headers,) = stack.of_type("AWS::CloudFront::ResponseHeadersPolicy").values()
+    security = headers["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert {"StrictTransportSecurity", "ContentTypeOptions", "FrameOptions"} <= set(security)
+    acls = {lid: r["Properties"]["Scope"] for lid, r in stack.of_type("AWS::WAFv2::WebACL").items()}
+    assert acls[ref(config["WebACLId"])] == "CLOUDFRONT"
+    for origin in config["Origins"]:
+        if "CustomOriginConfig" in origin:
+            assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+            assert origin["OriginPath"] == f"/{stack.config.stage}"
+        else:
+            assert "OriginAccessControlId" in origin
+
+
+def _cache_policy(stack, behaviour):
+    return stack.props(ref(behaviour["CachePolicyId"]))["CachePolicyConfig"]
+
+
+def test_only_public_skill_reads_are_cached_keyed_on_their_query_strings(stack):
+    config = _distribution(stack)
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(behaviours) == {"/api/skills*", "/catalogue/*"}
+
+    skills = behaviours["/api/skills*"]
+    assert skills["CachedMethods"] == ["GET", "HEAD"]
+    policy = _cache_policy(stack, skills)
+    assert policy["DefaultTTL"] == stack.config.skills_cache_default_ttl_seconds
+    key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"]["QueryStringBehavior"] == "whitelist"
+    assert {"q", "category", "sort", "cursor"} <= set(key["QueryStringsConfig"]["QueryStrings"])
+    assert key["CookiesConfig"]["CookieBehavior"] == "none"
+    # Authorization is keyed only so writes forward it; the viewer function drops it on reads.
+    assert key["HeadersConfig"]["Headers"] == ["Authorization"]
+    (association,) = skills["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    function = stack.props(ref(association["FunctionARN"]))
+    assert function["FunctionCode"] == DROP_AUTHORIZATION_ON_READS
+
+    # Everything else on the API: nothing stored (TTL 0), Authorization forwarded.
+    dynamic = _cache_policy(stack, config["DefaultCacheBehavior"])
+    assert (dynamic["MinTTL"], dynamic["DefaultTTL"]) == (0, 0)
+    assert dynamic["MaxTTL"] <= 1
+    assert dynamic["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"] == ["Authorization"]
+    assert behaviours["/catalogue/*"]["AllowedMethods"] == ["GET", "HEAD"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the CloudFront function")
+@pytest.mark.parametrize(
+    ("method", "keeps_token"), [("GET", False), ("HEAD", False), ("POST", True), ("PUT", True), ("DELETE", True)]
+)
+def test_viewer_function_drops_the_token_from_reads_only(method, keeps_token):
+    # Given the function's own code and a request carrying a bearer token
+    event = {"request": {"method": method, "uri": "/api/skills", "headers": {"authorization": {"value": "Bearer x"}}}}
+    script = DROP_AUTHORIZATION_ON_READS + f"\nconsole.log(JSON.stringify(handler({json.dumps(event)})));"
+    # When CloudFront would run it / Then reads lose the token and writes keep it
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout
+    assert ("authorization" in json.loads(out)["headers"]) is keeps_token
+
+
+def test_waf_on_the_api_stage_with_managed_rules_and_a_tighter_login_rate(stack):
+    acls = stack.of_type("AWS::WAFv2::WebACL")
+    assert sorted(a["Properties"]["Scope"] for a in acls.values()) == ["CLOUDFRONT", "REGIONAL"]
+    (association,) = stack.of_type("AWS::WAFv2::WebACLAssociation").values()
+    regional = ref(association["Properties"]["WebACLArn"])
+    assert acls[regional]["Properties"]["Scope"] == "REGIONAL"
+    stage = next(iter(stack.of_type("AWS::ApiGateway::Stage")))
+    assert stage in refs_in(association["Properties"]["ResourceArn"])
+    for acl in acls.values():
+        rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+        assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
+        general = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+        login = rules["LoginRateLimitPerIp"]["Statement"]["RateBasedStatement"]
+        assert general["Limit"] == stack.config.waf_rate_limit_per_ip
+        assert login["Limit"] < general["Limit"]
+        match = login["ScopeDownStatement"]["ByteMatchStatement"]
+        assert match["SearchString"] == "/api/login"
