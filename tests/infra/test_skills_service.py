@@ -88,7 +88,8 @@ def test_admin_routes_are_behind_the_authorizer_and_categories_is_public(stack):
 
 def _behaviours(stack) -> dict[str, dict]:
     config = stack.props(_distribution(stack))["DistributionConfig"]
-    return {b["PathPattern"]: b for b in config.get("CacheBehaviors", [])}
+    # CloudFront accepts a path pattern with or without its leading slash.
+    return {"/" + b["PathPattern"].lstrip("/"): b for b in config.get("CacheBehaviors", [])}
 
 
 def test_the_edge_serves_the_catalogue_object_the_writes_publish(stack):
@@ -106,3 +107,10 @@ def test_the_invalidated_api_paths_are_the_cached_ones(stack):
         cached = behaviours[path]
         assert cached["CachedMethods"] == ["GET", "HEAD"]  # writes pass through, never cached
         assert "POST" in cached["AllowedMethods"] and "DELETE" in cached["AllowedMethods"]
+
+
+def test_the_stack_outputs_the_table_the_admin_command_reads(stack):
+    from skills_ideas_tools.migrate import OUTPUT_TABLE, STACK_NAME
+
+    assert OUTPUT_TABLE in stack.json["Outputs"]
+    assert STACK_NAME.format(stage=stack.config.stage) == stack.config.stack_name
