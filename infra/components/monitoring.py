@@ -93,6 +93,7 @@ class Monitoring(Construct):
             api=rest_api,
             api_stage=config.stage,
             human_readable_name="API",
+            alarm_friendly_name="api",
             add5_xx_fault_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.api_5xx_errors)},
             add_latency_p99_alarm={
                 CRITICAL: LatencyThreshold(max_latency=Duration.millis(thresholds.api_latency_p99_ms))
@@ -108,6 +109,7 @@ class Monitoring(Construct):
         throttled = ThrottledEventsThreshold(max_throttled_events_threshold=thresholds.dynamodb_throttled_requests)
         facade.monitor_dynamo_table(
             table=table,
+            alarm_friendly_name="table",
             billing_mode=(
                 dynamodb.BillingMode.PAY_PER_REQUEST if config.table.on_demand else dynamodb.BillingMode.PROVISIONED
             ),
@@ -119,6 +121,7 @@ class Monitoring(Construct):
         )
         facade.monitor_cloud_front_distribution(
             distribution=distribution,
+            alarm_friendly_name="cdn",
             additional_metrics_enabled=config.cloudfront_additional_metrics,
             add_fault5xx_rate={
                 CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)
