@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from skills_ideas import deployment
+
 #: Where CloudFront-scoped resources (web ACL, metrics, alarms) must live.
 CLOUDFRONT_REGION = "us-east-1"
 SERVICE_NAME = "skills-ideas"
@@ -129,7 +131,7 @@ class StageConfig:
 
     @property
     def stack_name(self) -> str:
-        return f"SkillsIdeas-{self.stage}"
+        return deployment.stack_name(self.stage)
 
     @property
     def prefix(self) -> str:

@@ -19,6 +19,7 @@ from infra.components.permissions import GrantTargets, grants
 from infra.components.secrets import JwtSecret
 from infra.config import SERVICE_NAME, StageConfig, stage_config
 from infra.nag import acknowledge, add_checks, logical_id, managed_policy
+from skills_ideas import deployment
 
 ROOT = layer_build.ROOT
 DEFAULT_CATALOGUE = ROOT / "layers" / "common" / "python" / "skills_ideas" / "data" / "skills.json"
@@ -101,15 +102,18 @@ class SkillsIdeasStack(Stack):
                 "service role for Lambda deployments; AWS's least-privilege policy for it.",
             },
         )
-        CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="API Gateway stage URL")
+        # Output names are shared with the operator commands (skills_ideas.deployment).
+        CfnOutput(self, deployment.OUTPUT_API_URL, value=api.rest_api.url, description="API Gateway stage URL")
         CfnOutput(
             self,
-            "CloudFrontUrl",
+            deployment.OUTPUT_CLOUDFRONT_URL,
             value=f"https://{delivery.distribution.distribution_domain_name}",
             description="CloudFront: the API under /api/*, the catalogue at /catalogue/skills.json",
         )
-        CfnOutput(self, "TableName", value=data.table.table_name)
-        CfnOutput(self, "BucketName", value=catalogue.bucket.bucket_name)
+        CfnOutput(self, deployment.OUTPUT_TABLE, value=data.table.table_name)
+        CfnOutput(self, deployment.OUTPUT_BUCKET, value=catalogue.bucket.bucket_name)
+        CfnOutput(self, deployment.OUTPUT_CATALOGUE_KEY, value=config.catalogue_key)
+        CfnOutput(self, deployment.OUTPUT_DISTRIBUTION, value=delivery.distribution.distribution_id)
 
 
 def build_app(stage: str | None = None, *, app: App | None = None) -> tuple[App, SkillsIdeasStack]:

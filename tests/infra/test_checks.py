@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from infra import cfn_lint
+from skills_ideas import deployment
 from tests.infra.conftest import STAGES
 
 
@@ -25,4 +26,8 @@ def test_cfn_lint_finds_no_error_in_any_stage(synthesized):
 
 
 def test_outputs_name_the_api_cloudfront_table_and_bucket(stack):
-    assert {"ApiUrl", "CloudFrontUrl", "TableName", "BucketName"} <= set(stack.json["Outputs"])
+    # The operator commands (migrate, admin --stage) find the stage's resources by these names.
+    assert {
+        deployment.OUTPUT_API_URL, deployment.OUTPUT_CLOUDFRONT_URL, deployment.OUTPUT_TABLE,
+        deployment.OUTPUT_BUCKET, deployment.OUTPUT_CATALOGUE_KEY, deployment.OUTPUT_DISTRIBUTION,
+    } <= set(stack.json["Outputs"])

@@ -22,6 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from skills_ideas.deployment import (
+    OUTPUT_BUCKET,
+    OUTPUT_CATALOGUE_KEY,
+    OUTPUT_DISTRIBUTION,
+    OUTPUT_TABLE,
+    STACK_NAME,
+)
 from skills_ideas.users import ORPHAN_OWNER_ID, username_key
 
 from . import migration_plan
@@ -34,12 +41,6 @@ READ_BATCH = 100  # BatchGetItem's limit
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 5.0
-#: The stack of a stage and the outputs the migration reads (infra/config.py: stack_name).
-STACK_NAME = "SkillsIdeas-{stage}"
-OUTPUT_TABLE = "TableName"
-OUTPUT_BUCKET = "CatalogueBucketName"
-OUTPUT_CATALOGUE_KEY = "CatalogueKey"
-OUTPUT_DISTRIBUTION = "DistributionId"
 DEFAULT_CATALOGUE_KEY = "catalogue/skills.json"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
