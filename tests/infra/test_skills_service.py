@@ -110,7 +110,7 @@ def test_the_invalidated_api_paths_are_the_cached_ones(stack):
 
 
 def test_the_stack_outputs_the_table_the_admin_command_reads(stack):
-    from skills_ideas_tools.migrate import OUTPUT_TABLE, STACK_NAME
+    from skills_ideas.deployment import OUTPUT_TABLE, STACK_NAME
 
     assert OUTPUT_TABLE in stack.json["Outputs"]
     assert STACK_NAME.format(stage=stack.config.stage) == stack.config.stack_name

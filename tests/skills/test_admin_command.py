@@ -82,7 +82,7 @@ def test_table_can_be_named_explicitly(stage):
 
 def test_the_stack_name_follows_the_infra_configuration():
     from infra.config import stage_config
-    from skills_ideas_tools.migrate import STACK_NAME
+    from skills_ideas.deployment import STACK_NAME
 
     assert STACK_NAME.format(stage="prod") == stage_config("prod").stack_name
 

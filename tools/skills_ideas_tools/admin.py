@@ -18,8 +18,9 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from skills_ideas.deployment import OUTPUT_TABLE, STACK_NAME
+
 from .local_env import LocalEnvError, add_stack_arguments, local_stack
-from .migrate import OUTPUT_TABLE, STACK_NAME
 
 if TYPE_CHECKING:
     from skills_ideas.config import TableConfig
