@@ -147,13 +147,13 @@ _WORDS = ("Zephyr", "apple", "Mango", "banana", "Kiwi", "cherry", "Lemon", "date
 
 def feed_rows(count: int) -> list[dict[str, str]]:
     """``count`` ideas with controlled, partly equal creation times, titles (some equal but
-    for case) and statuses, spread unevenly over three owners."""
+    for case, some beginning others) and statuses, spread unevenly over three owners."""
     rows = []
     for i in range(count):
         minute = i - (i % 5 == 4)  # every fifth idea shares its creation time with the one before
         rows.append({
             "owner": FEED_OWNERS[0 if i % 2 == 0 else 1 if i % 3 else 2],
-            "title": f"{_WORDS[(i * 7) % len(_WORDS)]} {i % 4:02d}",
+            "title": f"{_WORDS[(i * 7) % len(_WORDS)]} {i % 4:02d}" + (" bis" if i % 9 == 0 else ""),
             "status": FEED_STATUSES[(i * 3) % 5].lower() if i % 4 == 0 else FEED_STATUSES[(i * 3) % 5],
             "createdAt": f"2026-01-01T{minute // 60:02d}:{minute % 60:02d}:00.000Z",
         })

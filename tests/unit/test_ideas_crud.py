@@ -139,6 +139,20 @@ def test_get_an_unknown_idea_is_404(aws, idea_id):
     assert get(idea_id) == (404, {"success": False, "message": "Idea not found"})
 
 
+@pytest.mark.parametrize("query", [{"sort": "title"}, {"sort": "title", "userId": "u-ada"}],
+                         ids=["feed", "one-user"])
+def test_sort_by_title_puts_a_title_before_the_titles_it_begins(aws, query):
+    # Given titles where one begins the others, followed by a space or punctuation
+    for title in ("Solar kettle", "Solar", "solar!", "Solar-x", "Sol"):
+        created({"title": title})
+    # When ideas are listed by title, A to Z and Z to A
+    a_to_z = invoke("list_ideas", event("GET", "/api/ideas", query=query))[1]["data"]
+    z_to_a = invoke("list_ideas", event("GET", "/api/ideas", query={**query, "order": "desc"}))[1]["data"]
+    # Then the order is alphabetical: a shorter title first
+    assert [i["title"] for i in a_to_z] == ["Sol", "Solar", "Solar kettle", "solar!", "Solar-x"]
+    assert z_to_a == a_to_z[::-1]
+
+
 # ------------------------------------------------------------------ replace (PUT)
 def test_put_replaces_every_field_of_the_owners_idea(aws):
     # Given Ada's idea with a description and a status

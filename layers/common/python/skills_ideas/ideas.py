@@ -59,7 +59,9 @@ def derive_keys(item: models.IdeaModel) -> None:
     """Set the index keys that follow from the idea's fields."""
     item.feedShard = feed_shard(item.ideaId)
     item.createdSort = f"{item.createdAt}#{item.ideaId}"
-    item.titleSort = f"{item.title.lower()[:SORT_PREFIX_CHARS]}#{item.ideaId}"
+    # U+0001, not "#", ends the title: it sorts below every character a title has, so
+    # "solar" comes before "solar kettle" and "solar!" (" " and "!" sort below "#").
+    item.titleSort = f"{item.title.lower()[:SORT_PREFIX_CHARS]}\x01{item.ideaId}"
     item.statusSort = f"{item.status.lower()}#{item.createdAt}#{item.ideaId}"
 
 
