@@ -176,3 +176,53 @@ def test_concurrent_registrations_of_one_name_create_exactly_one_user(aws, atomi
     assert all(body["message"] == "User already exists" for status, body in results if status == 409)
     assert len(table_items("USER#")) == 1
     assert len(table_items("USERNAME#")) == 1
+
+
+@pytest.fixture
+def transaction_in_flight(monkeypatch):
+    """Makes DynamoDB answer the next registration transaction the way it does while another
+    transaction on the same items is still running: cancelled with ``TransactionConflict``.
+    ``rival`` (a username) first commits that other registration, as the real race would."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = BaseClient._make_api_call
+    state = {"pending": 1, "rival": None, "sent": 0}
+
+    def conflicting(self, operation_name, api_params):
+        if operation_name == "TransactWriteItems":
+            state["sent"] += 1
+            if state["pending"]:
+                state["pending"] -= 1
+                if state["rival"]:
+                    register({"username": state["rival"], "password": PASSWORD})
+                raise ClientError({
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": [{"Code": "None"},
+                                            {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}],
+                }, operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", conflicting)
+    return state
+
+
+def test_a_registration_cancelled_by_a_transaction_in_flight_is_retried(aws, transaction_in_flight):
+    # Given DynamoDB cancels the first attempt: another transaction holds the claim (and then fails)
+    # When the user registers
+    status, body = register({"username": "patient", "password": PASSWORD})
+    # Then the retried transaction succeeds: 201, one user, not a 500
+    assert status == 201, body
+    assert transaction_in_flight["sent"] == 2
+    assert len(table_items("USER#")) == 1
+
+
+def test_a_registration_that_lost_to_a_transaction_in_flight_is_409(aws, transaction_in_flight):
+    # Given the same name is being registered by a transaction still in flight, which commits
+    transaction_in_flight["rival"] = "Twin"
+    # When the user registers that name
+    status, body = register({"username": "twin", "password": PASSWORD})
+    # Then the retry meets the rival's claim: 409 User already exists, not a 500
+    assert (status, body) == (409, {"success": False, "message": "User already exists"})
+    [user] = table_items("USER#")
+    assert user["username"]["S"] == "Twin"

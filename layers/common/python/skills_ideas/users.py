@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ ROLES = ("user", "admin")
 #: Owner of migrated ideas whose legacy user is gone. It has no username claim and no
 #: password, so nobody can log in as it.
 ORPHAN_OWNER_ID = "legacy-orphans"
+#: Tries of the registration transaction while a concurrent one holds the same items.
+TRANSACTION_ATTEMPTS = 4
 
 
 def now_iso() -> str:
@@ -98,17 +101,25 @@ def user_items(
 
 
 def put_user(user: User, password_hash: str | None, legacy_id: str | None = None) -> None:
-    """Write a user and its username claim atomically; Conflict if the name is taken."""
+    """Write a user and its username claim atomically; Conflict if the name is taken.
+
+    DynamoDB cancels a transaction with ``TransactionConflict`` (not a failed condition)
+    while another transaction on the same claim is still in flight, as in a registration
+    race: try again shortly, and the condition then decides between success and 409."""
     item, claim = user_items(user, password_hash, legacy_id)
-    try:
-        with TransactWrite(connection=models.connection()) as transaction:
-            transaction.save(item, condition=models.UserModel.pk.does_not_exist())
-            transaction.save(claim, condition=models.UsernameModel.pk.does_not_exist())
-    except TransactWriteError as error:
-        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or []) if r]
-        if "ConditionalCheckFailed" in reasons:
-            raise Conflict("User already exists") from None
-        raise
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with TransactWrite(connection=models.connection()) as transaction:
+                transaction.save(item, condition=models.UserModel.pk.does_not_exist())
+                transaction.save(claim, condition=models.UsernameModel.pk.does_not_exist())
+            return
+        except TransactWriteError as error:
+            reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or []) if r]
+            if "ConditionalCheckFailed" in reasons:
+                raise Conflict("User already exists") from None
+            if "TransactionConflict" not in reasons or attempt == TRANSACTION_ATTEMPTS:
+                raise
+        time.sleep(0.02 * attempt)
 
 
 def find_login(username: str) -> tuple[User, str] | None:
