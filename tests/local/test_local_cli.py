@@ -113,3 +113,19 @@ def test_serve_reports_its_port_invoke_reuses_it_and_ctrl_c_stops_it(tmp_path, e
             raise
     assert serve.returncode == 0, serve.stderr.read()
     assert not services_file.exists()
+
+
+def test_invoke_of_a_real_handler_prints_only_its_result_on_stdout(tmp_path):
+    # Given a real handler whose structured logger was created before invoke redirected stdout
+    # When `skills-ideas invoke` runs it on its sample event (the idea does not exist: it logs the 404)
+    run = subprocess.run(
+        [sys.executable, "-m", "skills_ideas_tools.cli", "invoke", "get_idea", "events/get_idea.json",
+         "--engine", "moto", "--state-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "LOG_LEVEL": "INFO"},
+    )
+    # Then stdout is exactly the proxy result, and the log line went to stderr
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["statusCode"] == 404
+    assert '"message":"request rejected"' in run.stderr

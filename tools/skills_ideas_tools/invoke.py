@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 from contextlib import redirect_stdout
@@ -53,6 +54,15 @@ def _writes_catalogue(event: dict, result: object) -> bool:
             and isinstance(result, dict) and 200 <= int(result.get("statusCode") or 0) < 300)
 
 
+def _logs_to_stderr(stdout: object) -> None:
+    """Loggers created before the redirect (the layer's Powertools logger is, as soon as any
+    layer module is imported) still hold the real stdout: point them at stderr too."""
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (stdout, sys.__stdout__):
+                handler.setStream(sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     known = functions()
     if args.function not in known:
@@ -67,8 +77,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with local_stack(args.state_dir, engine=args.engine) as services:
             handlers = WarmHandlers(make_loader())
+            stdout = sys.stdout
             try:
                 with redirect_stdout(sys.stderr):  # handler logs must not mix with the result
+                    handlers.get(args.function)
+                    _logs_to_stderr(stdout)
                     result = handlers.invoke(args.function, event, services.region)
             except HandlerError as exc:
                 cause = exc.__cause__ or exc

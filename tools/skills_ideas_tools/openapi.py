@@ -28,7 +28,8 @@ QUERY_DOCS: dict[str, tuple[str, dict[str, Any]]] = {
     "order": ("asc or desc (default: desc for createdAt, asc otherwise)", {"type": "string", "enum": ["asc", "desc"]}),
     "status": ("Only ideas with this status (case-insensitive)", {"type": "string"}),
     "userId": ("Only ideas of this user", {"type": "string"}),
-    "_limit": ("Page size, 1-100", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    "_limit": ("Page size, 1-100 (ideas: 20 when absent; skills: all when absent)",
+               {"type": "integer", "minimum": 1, "maximum": 100}),
     "cursor": ("The previous page's nextCursor, unchanged", {"type": "string"}),
     "_page": ("Legacy page number (1-100); prefer cursor", {"type": "integer", "minimum": 1, "maximum": 100}),
 }
