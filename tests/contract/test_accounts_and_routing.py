@@ -16,6 +16,8 @@ from .conftest import unique
 NO_TOKEN = {"success": False, "message": "No token, authorization denied"}
 BAD_TOKEN = {"success": False, "message": "Token is not valid"}
 
+pytestmark = pytest.mark.dynamodb_local  # the API runs on DynamoDB Local
+
 
 def test_index_lists_every_endpoint_of_the_manifest(api):
     # When a client opens the API's root

@@ -10,6 +10,8 @@ from tests.support import DEFAULT_CATALOGUE
 
 SHIPPED = json.loads(DEFAULT_CATALOGUE.read_text())["skills"]
 
+pytestmark = pytest.mark.dynamodb_local  # the API runs on DynamoDB Local
+
 
 # ------------------------------------------------------------------ skills
 def test_skills_list_filters_and_sorts_like_the_legacy_api(api):
