@@ -18,9 +18,10 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from skills_ideas.deployment import OUTPUT_TABLE, STACK_NAME
+from skills_ideas.deployment import OUTPUT_TABLE
 
 from .local_env import LocalEnvError, add_stack_arguments, local_stack
+from .stage import StageError, add_stage_arguments, missing_outputs, open_stage
 
 if TYPE_CHECKING:
     from skills_ideas.config import TableConfig
@@ -40,12 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub = actions.add_parser(action, help=f"set USERNAME's role to {role!r}", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("username", help="the user's login name (any letter case)")
-        target = sub.add_argument_group("deployed stage (default: the local state of make dev)")
-        target.add_argument("--stage", help="change the role in this deployed stage, with your AWS credentials")
-        target.add_argument("--stack", help=f"stack name (default: {STACK_NAME})")
-        target.add_argument("--profile", help="AWS profile to use")
-        target.add_argument("--region", help="AWS region (default: $AWS_REGION, else us-east-1)")
-        target.add_argument("--table", help=f"table name (default: the stack output {OUTPUT_TABLE})")
+        add_stage_arguments(sub, "change the role")
         add_stack_arguments(sub.add_argument_group("local state"))
         sub.set_defaults(run=run)
 
@@ -67,26 +63,20 @@ def local_table(args: argparse.Namespace) -> Iterator[str]:
 @contextlib.contextmanager
 def stage_table(args: argparse.Namespace) -> Iterator[str]:
     """A deployed stage's table, found through its CloudFormation stack's outputs."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from skills_ideas.config import TableConfig
 
     if args.profile:
         os.environ["AWS_PROFILE"] = args.profile  # pynamodb's connection reads the default session
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    stack = args.stack or STACK_NAME.format(stage=args.stage)
     table = args.table
     if not table:
         try:
-            stacks = boto3.Session(region_name=region).client("cloudformation").describe_stacks(StackName=stack)
-        except (ClientError, BotoCoreError) as error:
-            raise AdminError(f"cannot read stack {stack} in {region}: {error}") from None
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
-        table = outputs.get(OUTPUT_TABLE)
+            stage = open_stage(args)
+        except StageError as error:
+            raise AdminError(str(error)) from None
+        table, region = stage.outputs.get(OUTPUT_TABLE), stage.region
         if not table:
-            raise AdminError(f"stack {stack} has no output {OUTPUT_TABLE!r} "
-                             f"(outputs: {', '.join(sorted(outputs)) or 'none'}); pass --table")
+            raise AdminError(missing_outputs(stage, [OUTPUT_TABLE], "--table"))
     _bind(TableConfig(table_name=table, region=region, endpoint_url=None))
     yield f"stage {args.stage} (table {table}, {region})"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,13 +26,13 @@ from skills_ideas.deployment import (
     OUTPUT_CATALOGUE_KEY,
     OUTPUT_DISTRIBUTION,
     OUTPUT_TABLE,
-    STACK_NAME,
 )
 from skills_ideas.users import ORPHAN_OWNER_ID, username_key
 
 from . import migration_plan
 from .legacy_source import LegacyData, LegacyInputError, SkillsFile, read_database, read_skills
 from .local_env import LocalEnvError, add_stack_arguments, local_stack
+from .stage import StageError, add_stage_arguments, missing_outputs, open_stage
 
 WRITE_BATCH = 25  # BatchWriteItem's limit
 READ_BATCH = 100  # BatchGetItem's limit
@@ -422,26 +421,18 @@ def local_target(args: argparse.Namespace) -> Iterator[Target]:
 def stage_target(args: argparse.Namespace) -> Iterator[Target]:
     """A deployed stage: the operator's own AWS credentials (profile, environment or SSO),
     table and bucket from the outputs of the stage's CloudFormation stack."""
-    import boto3
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    stack = args.stack or STACK_NAME.format(stage=args.stage)
-    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    if args.profile:
-        os.environ["AWS_PROFILE"] = args.profile  # also for the CDN invalidation's own client
-    session = boto3.Session(profile_name=args.profile, region_name=region)
     config = Config(retries={"mode": "adaptive", "max_attempts": 10})
     try:
-        stacks = session.client("cloudformation", config=config).describe_stacks(StackName=stack)["Stacks"]
-    except (ClientError, BotoCoreError) as error:
-        raise MigrationError(f"cannot read stack {stack} in {region}: {error}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        stage = open_stage(args, config)
+    except StageError as error:
+        raise MigrationError(str(error)) from None
+    session, region, stack, outputs = stage.session, stage.region, stage.stack, stage.outputs
     table = args.table or outputs.get(OUTPUT_TABLE)
     bucket = args.bucket or outputs.get(OUTPUT_BUCKET)
     if not table or not bucket:
-        raise MigrationError(f"stack {stack} has no output {OUTPUT_TABLE!r} and/or {OUTPUT_BUCKET!r} "
-                             f"(outputs: {', '.join(sorted(outputs)) or 'none'}); pass --table/--bucket")
+        raise MigrationError(missing_outputs(stage, [OUTPUT_TABLE, OUTPUT_BUCKET], "--table/--bucket"))
     key = outputs.get(OUTPUT_CATALOGUE_KEY) or DEFAULT_CATALOGUE_KEY
     yield Target(session.client("dynamodb", config=config), table, session.client("s3", config=config), bucket,
                  key, f"stage {args.stage} (stack {stack}, table {table}, bucket {bucket}, {region})",
@@ -467,13 +458,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", metavar="PATH",
                         help="where to write the JSON report (default: <database>.migration-report.json)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    target = parser.add_argument_group("deployed stage (default: the local state of make dev)")
-    target.add_argument("--stage", help="migrate into this deployed stage with your AWS credentials")
-    target.add_argument("--stack", help=f"stack name (default: {STACK_NAME})")
-    target.add_argument("--profile", help="AWS profile to use")
-    target.add_argument("--region", help="AWS region (default: $AWS_REGION, else us-east-1)")
-    target.add_argument("--table", help=f"table name (default: the stack output {OUTPUT_TABLE})")
-    target.add_argument("--bucket", help=f"catalogue bucket (default: the stack output {OUTPUT_BUCKET})")
+    add_stage_arguments(parser, "migrate", bucket=True)
     local = parser.add_argument_group("local state")
     add_stack_arguments(local)
     parser.set_defaults(run=run)
