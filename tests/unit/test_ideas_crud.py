@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 
+from skills_ideas import ideas
 from tests.support import event, invoke
 
 ADA = {"userId": "u-ada", "username": "ada", "role": "user"}
@@ -127,8 +129,11 @@ def test_an_empty_table_lists_no_ideas_and_no_cursor(aws):
 
 
 def test_a_new_idea_is_first_in_the_feed(aws):
-    older = created({"title": "first"})
-    newer = created({"title": "second"}, caller=BOB)
+    # (two creations can share a millisecond; the clock is set so that they do not)
+    with mock.patch.object(ideas, "now_iso", return_value="2026-03-01T10:00:00.000Z"):
+        older = created({"title": "first"})
+    with mock.patch.object(ideas, "now_iso", return_value="2026-03-01T10:00:00.001Z"):
+        newer = created({"title": "second"}, caller=BOB)
     status, body = invoke("list_ideas", event("GET", "/api/ideas"))
     assert status == 200
     assert body["data"] == [newer, older]

@@ -7,9 +7,11 @@ import base64
 import itertools
 import json
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
+from skills_ideas import ideas
 from skills_ideas.ideas import FEED_SHARDS, feed_shard
 from tests.support import (
     FEED_OWNERS,
@@ -232,7 +234,8 @@ def test_ideas_created_between_pages_do_not_disturb_the_rest_of_the_walk(feed):
     expected = expected_feed(feed, "createdAt", "asc")
     first = listed({"order": "asc", "_limit": "20"})
     # When a new idea is published meanwhile
-    late = create_through_the_api(FEED_OWNERS[0], {"title": "late arrival"})
+    with mock.patch.object(ideas, "now_iso", return_value="2026-02-01T00:00:00.000Z"):  # after every seeded idea
+        late = create_through_the_api(FEED_OWNERS[0], {"title": "late arrival"})
     try:
         def fetch(cursor):
             body = listed({"order": "asc", "_limit": "20", "cursor": cursor or first["nextCursor"]})
