@@ -54,7 +54,7 @@ class SkillsIdeasStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         data = DataStore(self, "Data", config=config)
         secret = JwtSecret(self, "Secrets", config=config)
-        catalogue = CatalogueBucket(self, "Skills", config=config)
+        catalogue = CatalogueBucket(self, "Skills", config=config, default_catalogue=sources.default_catalogue)
         api = Api(self, "Api", config=config)
         delivery = Distribution(
             self,
@@ -62,7 +62,6 @@ class SkillsIdeasStack(Stack):
             config=config,
             catalogue=catalogue,
             rest_api=api.rest_api,
-            default_catalogue=sources.default_catalogue,
         )
         functions = Functions(
             self,

@@ -1,5 +1,9 @@
 """Skills delivery: the catalogue bucket and the CloudFront distribution in front of it all.
 
+The live catalogue object (``catalogue_key``) is created once from the repository's default
+catalogue, only if it does not exist yet (``CatalogueSeed``); after that only the admin routes
+(compare-and-swap on its ETag) and deliberate operator restores write it. No deploy does.
+
 CloudFront behaviours:
 - ``/catalogue/*`` -> the private bucket through origin access control (the static catalogue);
 - ``/api/skills*`` -> the API, cached: the public skill reads, keyed on their query strings
@@ -11,19 +15,21 @@ CloudFront behaviours:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.components.waf import WebAcl
 from infra.config import StageConfig
-from infra.nag import acknowledge, logical_id, managed_policy
+from infra.nag import acknowledge, managed_policy
 from skills_ideas import catalogue_edits, routes
 
 #: The cached API paths are the ones a catalogue edit invalidates (one list, in the layer).
@@ -66,9 +72,12 @@ def _bucket_defaults(config: StageConfig) -> dict:
 
 
 class CatalogueBucket(Construct):
-    """The private bucket of the skills catalogue, and the bucket of access logs."""
+    """The private bucket of the skills catalogue, the bucket of access logs, and the one-time
+    seed of the live catalogue object."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, default_catalogue: Path
+    ) -> None:
         super().__init__(scope, construct_id)
         self.logs_bucket = s3.Bucket(
             self,
@@ -87,6 +96,83 @@ class CatalogueBucket(Construct):
             server_access_logs_prefix="s3/catalogue/",
             **_bucket_defaults(config),
         )
+        self.seed = CatalogueSeed(self, "Seed", config=config, bucket=self.bucket, source=default_catalogue)
+
+
+class CatalogueSeed(Construct):
+    """Create ``catalogue_key`` from the repository's default catalogue, once, if it is absent.
+
+    The live object belongs to the admins from then on: a deploy never writes it again. The
+    custom resource has only a Create call (a stack update that changes the default file is an
+    Update, and an Update or Delete with no call does nothing), and that call is a conditional
+    create (``If-None-Match: *``): over a bucket that already holds the key (a stack re-created
+    over a retained prod bucket) S3 answers 412 and the seed gives way, keeping the data. An
+    operator who wants the default back writes it deliberately (docs/skills-catalogue.md).
+    """
+
+    #: S3's answers when the key already exists (412), or another conditional write to it is in
+    #: flight (409): in both cases someone else's catalogue wins.
+    IGNORED_ERRORS = "^(PreconditionFailed|ConditionalRequestConflict)$"
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, bucket: s3.IBucket, source: Path
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.resource: cr.AwsCustomResource | None = None
+        if not source.is_file():
+            Annotations.of(self).add_warning_v2(
+                "skills-ideas:missing-catalogue", f"{source} does not exist: the catalogue is not seeded"
+            )
+            return
+        body = source.read_text(encoding="utf-8")
+        document = json.loads(body)
+        if not isinstance(document, dict) or not isinstance(document.get("skills"), list):
+            raise ValueError(f"{source}: not a catalogue document (an object with a 'skills' list)")
+        self.resource = cr.AwsCustomResource(
+            self,
+            "Create",
+            resource_type="Custom::CatalogueSeed",
+            on_create=cr.AwsSdkCall(
+                service="S3",
+                action="putObject",
+                parameters={
+                    "Bucket": bucket.bucket_name,
+                    "Key": config.catalogue_key,
+                    "Body": body,
+                    "ContentType": "application/json",
+                    "CacheControl": config.catalogue_cache_control,
+                    "IfNoneMatch": "*",
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(f"{config.prefix}-catalogue-seed"),
+                ignore_error_codes_matching=self.IGNORED_ERRORS,
+                # The catalogue is public data, but the response needs no place in the logs.
+                logging=cr.Logging.with_data_hidden(),
+            ),
+            # No on_update / on_delete: neither a deploy nor a stack deletion touches the object.
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"], resources=[bucket.arn_for_objects(config.catalogue_key)]
+                    )
+                ]
+            ),
+            # The Lambda runtime's bundled SDK knows IfNoneMatch; no npm install at deploy time.
+            install_latest_aws_sdk=False,
+            timeout=Duration.minutes(2),
+        )
+        # The provider is a stack-level singleton that CDK creates for AwsCustomResource.
+        provider = Stack.of(self).node.try_find_child(
+            f"AWS{cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace('-', '')}"
+        )
+        if provider is not None:
+            acknowledge(
+                provider,
+                {
+                    managed_policy("service-role/AWSLambdaBasicExecutionRole"): "CDK attaches this "
+                    "policy to its AwsCustomResource provider for the provider's own logs; the only "
+                    "data grant is s3:PutObject on the catalogue key.",
+                },
+            )
 
 
 class Distribution(Construct):
@@ -98,7 +184,6 @@ class Distribution(Construct):
         config: StageConfig,
         catalogue: CatalogueBucket,
         rest_api: apigw.RestApi,
-        default_catalogue: Path,
     ) -> None:
         super().__init__(scope, construct_id)
         # The origin is built from the API id alone (not rest_api.url): a function that may
@@ -168,7 +253,7 @@ class Distribution(Construct):
             self,
             "CatalogueCache",
             cache_policy_name=f"{config.prefix}-catalogue",
-            comment="The static catalogue; a deployment invalidates it",
+            comment="The live catalogue object; every admin edit invalidates it",
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.minutes(5),
             max_ttl=Duration.hours(1),
@@ -233,58 +318,3 @@ class Distribution(Construct):
                 "the minimum TLS version; a custom domain (ACM certificate) would allow TLSv1.2_2021.",
             },
         )
-        self._deploy_catalogue(config, catalogue, default_catalogue)
-
-    def _deploy_catalogue(self, config: StageConfig, catalogue: CatalogueBucket, source: Path) -> None:
-        """Seed ``catalogue_key`` with the repository's default catalogue.
-
-        Runs only when the file changes (the asset hash is the custom resource's input), and
-        then overwrites the live object: a catalogue edited through the admin routes is kept
-        by S3 versioning (docs/operations.md).
-        """
-        if not source.is_file():
-            Annotations.of(self).add_warning_v2(
-                "skills-ideas:missing-catalogue", f"{source} does not exist: the catalogue is not deployed"
-            )
-            return
-        key = Path(config.catalogue_key)
-        s3deploy.BucketDeployment(
-            self,
-            "DefaultCatalogue",
-            sources=[s3deploy.Source.data(key.name, source.read_text(encoding="utf-8"))],
-            destination_bucket=catalogue.bucket,
-            destination_key_prefix=f"{key.parent.as_posix()}/",
-            prune=False,
-            content_type="application/json",
-            cache_control=[s3deploy.CacheControl.from_string(config.catalogue_cache_control)],
-            distribution=self.distribution,
-            distribution_paths=[f"/{config.catalogue_key}"],
-            memory_limit=256,
-        )
-        # The handler is a stack-level singleton that CDK creates for BucketDeployment.
-        stack = Stack.of(self)
-        copy_scope = "CDK's BucketDeployment handler runs only during deployments and copies the asset "
-        wildcards = [
-            f"Resource::arn:<AWS::Partition>:s3:::cdk-{stack.synthesizer.bootstrap_qualifier or 'hnb659fds'}"
-            f"-assets-<AWS::AccountId>-{stack.region}/*",
-            f"Resource::<{logical_id(catalogue.bucket)}.Arn>/*",
-            *(f"Action::s3:{action}" for action in ("List*", "GetObject*", "GetBucket*", "DeleteObject*", "Abort*")),
-        ]
-        for handler in stack.node.children:
-            if handler.node.id.startswith("Custom::CDKBucketDeployment"):
-                acknowledge(
-                    handler,
-                    {
-                        "L1": "The runtime of CDK's BucketDeployment handler is chosen by aws-cdk-lib.",
-                        managed_policy("service-role/AWSLambdaBasicExecutionRole"): copy_scope
-                        + "(logs only; CDK attaches this policy).",
-                        "IAM5[Resource::*]": copy_scope + "and invalidates the catalogue path; CDK "
-                        "grants CloudFront invalidation on * (no per-distribution scoping there).",
-                        **{
-                            f"IAM5[{evidence}]": copy_scope + "from CDK's staging bucket into this "
-                            "bucket; CDK's grants use object wildcards."
-                            for evidence in wildcards
-                        },
-                    },
-                )
-

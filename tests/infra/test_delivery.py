@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 
 from infra.components.delivery import DROP_AUTHORIZATION_ON_READS
-from tests.infra.helpers import ref, refs_in
+from infra.stack import DEFAULT_CATALOGUE
+from skills_ideas.config import CatalogueConfig
+from tests.infra.helpers import functions_by_name, ref, refs_in
 
 
 def _bucket(stack):
@@ -61,14 +64,89 @@ def test_catalogue_bucket_policy_denies_plain_http_and_admits_only_this_distribu
         assert distribution_id in refs_in(statement["Condition"])
 
 
-def test_default_catalogue_is_deployed_to_the_catalogue_key(stack):
-    (deployment,) = stack.of_type("Custom::CDKBucketDeployment").values()
-    props = deployment["Properties"]
-    prefix = stack.config.catalogue_key.rsplit("/", 1)[0] + "/"
-    assert props["DestinationBucketKeyPrefix"] == prefix
-    assert ref(props["DestinationBucketName"]) == _bucket(stack)
-    assert props["Prune"] is False  # never deletes other objects (e.g. older versions' keys)
-    assert props["DistributionPaths"] == [f"/{stack.config.catalogue_key}"]
+def _seed(stack):
+    (seed,) = stack.of_type("Custom::CatalogueSeed").values()
+    return seed
+
+
+def _sdk_call(seed, event):
+    """The AwsCustomResource call of one lifecycle event, as the provider will decode it."""
+    raw = seed["Properties"].get(event)
+    if raw is None:
+        return None
+    # CDK writes the call as a JSON string, joined around the bucket's Ref.
+    parts = raw["Fn::Join"][1] if isinstance(raw, dict) else [raw]
+    text = "".join(part if isinstance(part, str) else "BUCKET-REF" for part in parts)
+    return json.loads(text), refs_in(raw)
+
+
+def test_live_catalogue_is_seeded_only_on_create_and_only_if_absent(stack):
+    seed = _seed(stack)
+    # Only Create: an Update (the default file changed) or a Delete calls nothing.
+    assert _sdk_call(seed, "Update") is None
+    assert _sdk_call(seed, "Delete") is None
+    call, referenced = _sdk_call(seed, "Create")
+    assert (call["service"], call["action"]) == ("S3", "putObject")
+    params = call["parameters"]
+    assert referenced == {_bucket(stack)} and params["Bucket"] == "BUCKET-REF"
+    assert params["Key"] == stack.config.catalogue_key
+    # A conditional create: an existing object (a retained bucket) is never replaced...
+    assert params["IfNoneMatch"] == "*"
+    assert "IfMatch" not in params
+    # ...and S3's 412 (or 409 while another conditional write is in flight) is not a failure.
+    assert re.fullmatch(call["ignoreErrorCodesMatching"], "PreconditionFailed")
+    assert re.fullmatch(call["ignoreErrorCodesMatching"], "ConditionalRequestConflict")
+    assert not re.search(call["ignoreErrorCodesMatching"], "AccessDenied")
+    assert json.loads(params["Body"]) == json.loads(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    assert params["ContentType"] == "application/json"
+    assert params["CacheControl"] == stack.config.catalogue_cache_control
+    assert seed["Properties"]["InstallLatestAwsSdk"] is False  # no npm install during a deploy
+
+
+def test_seed_object_carries_the_cache_control_the_api_writes(stack):
+    # Admin writes put the functions' CatalogueConfig.cache_control; the seeded object must
+    # look the same to CloudFront and to browsers.
+    for lid in functions_by_name(stack).values():
+        env = stack.props(lid).get("Environment", {}).get("Variables", {})
+        plain = {name: value for name, value in env.items() if isinstance(value, str)}
+        api = CatalogueConfig.from_env({**plain, "CATALOGUE_BUCKET": "bucket", "AWS_REGION": "us-east-1"})
+        assert stack.config.catalogue_cache_control == api.cache_control, lid
+
+
+def test_seed_may_only_put_the_catalogue_key(stack):
+    seed_policies = [
+        p["Properties"]
+        for lid, p in stack.of_type("AWS::IAM::Policy").items()
+        if lid.startswith("SkillsSeed")
+    ]
+    (policy,) = seed_policies
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "s3:PutObject"
+    resource = statement["Resource"]["Fn::Join"][1]
+    assert resource == [{"Fn::GetAtt": [_bucket(stack), "Arn"]}, f"/{stack.config.catalogue_key}"]
+
+
+def test_no_deployment_construct_writes_the_bucket(stack):
+    # A BucketDeployment would overwrite admin edits (and could lower nextId) on a deploy.
+    assert not stack.of_type("Custom::CDKBucketDeployment")
+    bucket = _bucket(stack)
+    writers = {
+        resource["Type"]
+        for resource in stack.resources.values()
+        if resource["Type"].startswith("Custom::") and bucket in refs_in(resource.get("Properties", {}))
+    }
+    # Only the seed (and, on a disposable stage, CDK's emptying of the bucket on stack deletion).
+    expected = {"Custom::CatalogueSeed"} | (set() if stack.config.retain_data else {"Custom::S3AutoDeleteObjects"})
+    assert writers == expected
+
+
+def test_cloudfront_serves_the_live_catalogue_key_from_the_bucket(stack):
+    config = _distribution(stack)
+    (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/catalogue/*"]
+    (origin,) = [o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"]]
+    assert ref(origin["DomainName"]) == _bucket(stack)
+    assert stack.config.catalogue_key.startswith("catalogue/")
 
 
 def test_cloudfront_serves_https_only_with_security_headers_and_waf(stack):
