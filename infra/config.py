@@ -20,10 +20,20 @@ CLOUDFRONT_REGION = "us-east-1"
 SERVICE_NAME = "skills-ideas"
 METRICS_NAMESPACE = "SkillsIdeas"
 
-#: Business metrics the handlers emit through Powertools (namespace METRICS_NAMESPACE).
-BUSINESS_METRICS: tuple[str, ...] = (
+#: Business events the handlers emit through Powertools (namespace METRICS_NAMESPACE,
+#: dimension service=SERVICE_NAME), one count per outcome.
+BUSINESS_EVENTS: tuple[str, ...] = (
     "UserRegistered", "LoginSucceeded", "LoginFailed", "IdeaCreated", "IdeaUpdated", "IdeaDeleted",
+    "SkillCreated", "SkillUpdated", "SkillDeleted",
 )
+#: How the skills catalogue is doing (skills_ideas.catalogue / catalogue_edits): reads served
+#: from a function's cached copy because S3 failed, lost compare-and-swap rounds, admin writes
+#: that gave up after every attempt, and edge invalidations that failed after a write.
+CATALOGUE_METRICS: tuple[str, ...] = (
+    "CatalogueStaleServed", "CatalogueWriteConflict", "CatalogueWriteGaveUp", "CdnInvalidationFailed",
+)
+#: Every application metric on the dashboard.
+BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,13 @@ class AlarmThresholds:
     dynamodb_system_errors: int = 1
     #: CloudFront's 5xxErrorRate metric is a percentage of requests.
     cloudfront_5xx_rate_percent: float = 1.0
+    #: Skill reads answered from a function's cached catalogue because S3 failed (per period,
+    #: 3 of 5 periods): a transient S3 error is absorbed, a sustained outage is not.
+    catalogue_stale_served: int = 10
+    #: Admin catalogue writes that lost every compare-and-swap attempt (409 to the admin), per
+    #: period; one period breaching is enough: each one is an edit that was not saved.
+    catalogue_write_gave_up: int = 0
+    catalogue_write_gave_up_datapoints: int = 1
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 Alarms, one per critical signal (thresholds in the stage config; docs/runbook.md says what
 each means and what to do): API 5xx count and p99 latency; per function errors and
-throttles; DynamoDB read/write throttles and system errors; CloudFront 5xx rate. The
-per-alias error alarms that roll CodeDeploy back live with the functions.
+throttles; DynamoDB read/write throttles and system errors; CloudFront 5xx rate; skill reads
+served stale because S3 failed (CatalogueStaleServed) and admin catalogue writes that gave up
+(CatalogueWriteGaveUp). The per-alias error alarms that roll CodeDeploy back live with the
+functions.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from cdk_monitoring_constructs import (
     AlarmFactoryDefaults,
     CustomMetricGroup,
+    CustomMetricWithAlarm,
+    CustomThreshold,
     DefaultDashboardFactory,
     ErrorCountThreshold,
     ErrorRateThreshold,
@@ -31,10 +35,32 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from infra.components.functions import DeployedFunction
-from infra.config import BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
+from infra.config import BUSINESS_EVENTS, CATALOGUE_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 
 CRITICAL = "Critical"
 RUNBOOK = "docs/runbook.md"
+
+
+def business_metric(name: str) -> cloudwatch.Metric:
+    """One Powertools count: namespace SkillsIdeas, dimension service=skills-ideas, per 5 minutes."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic="Sum",
+        period=Duration.minutes(5),
+        label=name,
+    )
+
+
+def _count_above(threshold: int, *, datapoints: int | None = None) -> CustomThreshold:
+    """More than ``threshold`` in a period; no data (nothing emitted) is not a breach."""
+    return CustomThreshold(
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        threshold=threshold,
+        treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+        **({"datapoints_to_alarm": datapoints, "evaluation_periods": datapoints} if datapoints else {}),
+    )
 
 
 class Monitoring(Construct):
@@ -127,22 +153,29 @@ class Monitoring(Construct):
                 CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)
             },
         )
+        alarmed = {
+            "CatalogueStaleServed": _count_above(thresholds.catalogue_stale_served),
+            "CatalogueWriteGaveUp": _count_above(
+                thresholds.catalogue_write_gave_up, datapoints=thresholds.catalogue_write_gave_up_datapoints
+            ),
+        }
         facade.monitor_custom(
             human_readable_name="Business and cold starts",
             alarm_friendly_name="Business",
             metric_groups=[
                 CustomMetricGroup(
                     title="Business events (per 5 minutes)",
+                    metrics=[business_metric(name) for name in BUSINESS_EVENTS],
+                ),
+                CustomMetricGroup(
+                    title="Skills catalogue: stale reads, write conflicts, failed writes and invalidations",
                     metrics=[
-                        cloudwatch.Metric(
-                            namespace=METRICS_NAMESPACE,
-                            metric_name=name,
-                            dimensions_map={"service": SERVICE_NAME},
-                            statistic="Sum",
-                            period=Duration.minutes(5),
-                            label=name,
+                        CustomMetricWithAlarm(
+                            metric=business_metric(name), alarm_friendly_name=name, add_alarm={CRITICAL: alarmed[name]}
                         )
-                        for name in BUSINESS_METRICS
+                        if name in alarmed
+                        else business_metric(name)
+                        for name in CATALOGUE_METRICS
                     ],
                 ),
                 CustomMetricGroup(

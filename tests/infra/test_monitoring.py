@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
-from infra.config import BUSINESS_METRICS
+from infra.config import BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME
+from infra.stack import ROOT
+from skills_ideas import catalogue_edits
 from tests.infra.helpers import functions_by_name, ref, refs_in
+
+SKILLS_METRICS = (
+    "SkillCreated", "SkillUpdated", "SkillDeleted", "CatalogueStaleServed", "CatalogueWriteConflict",
+    "CatalogueWriteGaveUp", "CdnInvalidationFailed",
+)
 
 
 def _metric_names(value) -> set[str]:
@@ -78,3 +86,68 @@ def test_dashboard_shows_business_metrics_and_cold_starts(stack):
         assert metric in body, metric
     assert "ColdStart" in body
     assert "SkillsIdeas" in body
+
+
+def _emitted_metric_names() -> set[str]:
+    """Every literal ``count("Name")`` in the handlers and the shared layer, and the edit metrics."""
+    sources = [*ROOT.glob("functions/*/app.py"), *ROOT.glob("layers/common/python/skills_ideas/*.py")]
+    names = {name for path in sources for name in re.findall(r'\bcount\("(\w+)"', path.read_text(encoding="utf-8"))}
+    return names | set(catalogue_edits.METRICS.values())
+
+
+def test_every_metric_the_code_emits_is_on_the_dashboard():
+    emitted = _emitted_metric_names()
+    assert set(SKILLS_METRICS) <= emitted  # the scan itself still finds them
+    assert emitted <= set(BUSINESS_METRICS), emitted - set(BUSINESS_METRICS)
+
+
+def test_dashboard_plots_the_skills_metrics_as_powertools_emits_them(stack):
+    # Powertools: namespace POWERTOOLS_METRICS_NAMESPACE, one dimension service=<service name>.
+    (dashboard,) = stack.of_type("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    text = body if isinstance(body, str) else json.dumps(body)
+    for name in SKILLS_METRICS:
+        assert re.search(
+            rf'\[\\?"{METRICS_NAMESPACE}\\?",\\?"{name}\\?",\\?"service\\?",\\?"{SERVICE_NAME}\\?"', text
+        ), name
+
+
+def _alarms_on(stack, metric_name):
+    return [alarm for alarm in _notifying_alarms(stack) if metric_name in _metric_names(alarm)]
+
+
+def test_stale_catalogue_reads_and_given_up_writes_raise_alarms(stack):
+    thresholds = stack.config.alarms
+    expected = {
+        "CatalogueStaleServed": (thresholds.catalogue_stale_served, 3, 5),
+        "CatalogueWriteGaveUp": (
+            thresholds.catalogue_write_gave_up,
+            thresholds.catalogue_write_gave_up_datapoints,
+            thresholds.catalogue_write_gave_up_datapoints,
+        ),
+    }
+    for name, (threshold, datapoints, periods) in expected.items():
+        (alarm,) = _alarms_on(stack, name)
+        assert alarm["AlarmName"] == f"{stack.config.prefix}-Business-{name}-Critical"
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert (alarm["Threshold"], alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (
+            threshold, datapoints, periods,
+        )
+        # The metric is emitted only when it happens: silence is healthy.
+        assert alarm["TreatMissingData"] == "notBreaching"
+        (query,) = alarm["Metrics"]
+        metric = query["MetricStat"]["Metric"]
+        assert metric["Namespace"] == METRICS_NAMESPACE
+        assert metric["Dimensions"] == [{"Name": "service", "Value": SERVICE_NAME}]
+        assert query["MetricStat"]["Stat"] == "Sum"
+    # The other catalogue signals are on the dashboard only.
+    for name in ("CatalogueWriteConflict", "CdnInvalidationFailed", "SkillCreated"):
+        assert not _alarms_on(stack, name), name
+
+
+def test_catalogue_alarms_have_runbook_entries(stack):
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    for name in ("CatalogueStaleServed", "CatalogueWriteGaveUp"):
+        (alarm,) = _alarms_on(stack, name)
+        heading = alarm["AlarmName"].replace(stack.config.prefix, "skills-ideas-<stage>")
+        assert re.search(rf"^## .*`{re.escape(heading)}`", runbook, re.MULTILINE), heading
