@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from skills_ideas.errors import ApiError, BadRequest
+from skills_ideas.errors import ApiError, BadRequest, Unauthorized
 
 _CORS_ORIGIN = os.environ.get("CORS_ALLOW_ORIGIN", "*")
 MAX_BODY_BYTES = 64 * 1024
@@ -151,8 +151,6 @@ class Caller:
 def caller(event: Event) -> Caller:
     """The authenticated caller. Protected routes only run behind the authorizer, so a
     missing context means the function was invoked outside API Gateway: treat it as 401."""
-    from skills_ideas.errors import Unauthorized
-
     context = (event.get("requestContext") or {}).get("authorizer") or {}
     user_id = context.get("userId") or context.get("principalId")
     if not user_id:
