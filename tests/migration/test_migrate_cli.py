@@ -149,6 +149,18 @@ def test_skills_replace_the_catalogue(tmp_path, target):
     assert after["nextId"] == 91 and after["schemaVersion"] == 1
 
 
+def test_a_replace_never_lowers_next_id_so_ids_are_never_reused(tmp_path, target):
+    # Given the live catalogue (ids up to 44, nextId 45)
+    before = catalogue(target)
+    # When it is replaced by a file holding only low ids
+    db = messy(tmp_path / "legacy.sqlite")
+    assert run([str(db), "--skills", str(skills_file(tmp_path, SKILLS[:1])), "--skills-mode", "replace"], target) == 0
+    # Then the next skill an admin adds still gets an id no skill ever had
+    after = catalogue(target)
+    assert [s["id"] for s in after["skills"]] == [SKILLS[0]["id"]]
+    assert after["nextId"] >= before["nextId"]
+
+
 def test_a_merge_that_would_duplicate_a_name_is_refused_before_writing(tmp_path, target, capsys):
     clash = [{"id": 500, "name": "javascript", "category": "Programming Language", "proficiency": "Expert"}]
     db = messy(tmp_path / "legacy.sqlite")

@@ -284,11 +284,12 @@ def _foreign_claims(io: BatchIO, data: LegacyData, options: Options, migrated_at
 def _merge_catalogue(current: dict[str, Any], skills: SkillsFile, mode: str) -> dict[str, Any]:
     if mode == "replace":
         merged = {s["id"]: s for s in skills.skills}
-        floor = 1
     else:
         merged = {s["id"]: s for s in current.get("skills", [])}
         merged.update({s["id"]: s for s in skills.skills})
-        floor = int(current.get("nextId") or 1)
+    # Ids are never reused, even by a replace: nextId never goes below the live catalogue's.
+    live_ids = [int(s["id"]) for s in current.get("skills", [])]
+    floor = max(int(current.get("nextId") or 1), max(live_ids, default=0) + 1)
     ordered = [merged[i] for i in sorted(merged)]
     problems = [p for p in _name_problems(ordered)]
     if problems:
