@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Lambda runs Python 3.12: prefer it (pyenv's or the system's), else fall back to python3.
-PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) $(shell command -v python3.12 2>/dev/null) $(shell command -v python3))
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/python3) $(shell command -v python3.12 2>/dev/null) $(shell command -v python3))
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
