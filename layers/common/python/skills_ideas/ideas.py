@@ -15,8 +15,8 @@ from pynamodb.exceptions import DeleteError, PutError
 from skills_ideas import models
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.ids import ulid
+from skills_ideas.models import now_iso, user_key
 from skills_ideas.schema import INDEXES
-from skills_ideas.users import now_iso, user_key
 from skills_ideas.validation import bounded_int, choice, optional_string, reject_unknown
 
 STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")

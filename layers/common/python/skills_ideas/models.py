@@ -7,6 +7,8 @@ the models at moto or DynamoDB Local before the first request.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -104,6 +106,19 @@ class IdeaModel(Model):
     by_created = _lsi("ByCreated", "createdSort")()
     by_title = _lsi("ByTitle", "titleSort")()
     by_status = _lsi("ByStatus", "statusSort")()
+
+
+def user_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def username_key(username: str) -> str:
+    return f"USERNAME#{username.lower()}"
+
+
+def now_iso() -> str:
+    """The time stamps items carry: ISO-8601 UTC with milliseconds and a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 MODELS: tuple[type[Model], ...] = (UserModel, UsernameModel, IdeaModel)

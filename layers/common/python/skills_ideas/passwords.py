@@ -9,8 +9,10 @@ bcrypt 5 refuses longer input, so a bcrypt verify sees exactly those 72 bytes.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from passlib.context import CryptContext
+if TYPE_CHECKING:
+    from passlib.context import CryptContext
 
 BCRYPT_MAX_BYTES = 72
 MIN_LENGTH = 8
@@ -19,6 +21,9 @@ MAX_LENGTH = 128
 
 @lru_cache(maxsize=1)
 def _context() -> CryptContext:
+    # Imported on first use: handlers that only read users (GET /api/me) never pay for it.
+    from passlib.context import CryptContext
+
     return CryptContext(
         schemes=["argon2", "bcrypt"],
         default="argon2",

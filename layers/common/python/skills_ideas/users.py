@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -14,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 from skills_ideas import models, passwords
 from skills_ideas.errors import BadRequest, Conflict, NotFound
 from skills_ideas.ids import ulid
+from skills_ideas.models import now_iso, user_key, username_key
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 ROLES = ("user", "admin")
@@ -24,16 +24,6 @@ ORPHAN_OWNER_ID = "legacy-orphans"
 TRANSACTION_ATTEMPTS = 4
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def user_key(user_id: str) -> str:
-    return f"USER#{user_id}"
-
-
-def username_key(username: str) -> str:
-    return f"USERNAME#{username.lower()}"
 
 
 @dataclass(frozen=True)
