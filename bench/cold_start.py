@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from skills_ideas.routes import AUTHORIZER_FUNCTION, ROUTES  # noqa: E402
-from skills_ideas_tools.local_env import local_stack  # noqa: E402
+from skills_ideas_tools.local_env import LocalServices, local_stack  # noqa: E402
 
 SAMPLE_USER_ID = "01JD5X8Q3ZK2M4N6P8R0T2V4W6"
 SAMPLE_USERNAME = "ada"
@@ -32,8 +32,12 @@ LIMIT = 1.5
 HASHING = {"login", "register"}
 
 
-def seed(password_hash: str) -> None:
-    """Put the data every sample event expects: user `ada` with the events' id, idea 12."""
+def seed(password_hash: str, services: LocalServices) -> None:
+    """Put the data every sample event expects: user `ada` with the events' id, idea 12, and
+    the default skills catalogue (so every skill write event meets the same catalogue)."""
+    catalogue = REPO / "layers/common/python/skills_ideas/data/skills.json"
+    services.client("s3").put_object(Bucket=services.bucket, Key=services.catalogue_key,
+                                     Body=catalogue.read_bytes(), ContentType="application/json")
     from skills_ideas import ideas, models, users
     from skills_ideas.config import TableConfig
 
@@ -97,7 +101,7 @@ def main() -> int:
         for function in functions:
             text = (REPO / "events" / f"{function}.json").read_text()
             (events_dir / f"{function}.json").write_text(text.replace("<token from POST /api/login>", token))
-        seed(password_hash)
+        seed(password_hash, services)
         run_once("floor", None, env)  # warm the OS file cache once, for everyone alike
         rows = []
         floor = statistics.median(run_once("floor", None, env)[0] for _ in range(args.runs))
@@ -105,7 +109,7 @@ def main() -> int:
             samples = []
             status = 0
             for _ in range(args.runs):
-                seed(password_hash)
+                seed(password_hash, services)
                 prepare_for(function)
                 ms, status = run_once(function, events_dir / f"{function}.json", env)
                 samples.append(ms)
