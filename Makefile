@@ -67,11 +67,16 @@ CDK := npx --no-install cdk
 # (environment, profile, SSO or instance role) are used.
 REAL_AWS := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_EC2_METADATA_DISABLED,)
 
+# synth is offline: no credentials at all, so the CLI does not look the default account up
+# with STS (it does whenever it finds credentials, even fake ones), and no notices fetch.
+NO_AWS := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
 layer: install ## build the dependencies Lambda layer without Docker (only when its requirements change)
 	$(BIN)/python -m infra.layer_build
 
 synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
-	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(CDK) synth --quiet -c stage=$$stage -o cdk.out/$$stage; done
+	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$$stage -o cdk.out/$$stage; done
 	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
 
 infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint)
