@@ -32,8 +32,9 @@ def main() -> None:
         import importlib
 
         # As in Lambda: the function's own directory is on the path, its module is `app`.
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                        "functions", function))
+        sys.path.insert(
+            0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functions", function)
+        )
         module = importlib.import_module("app")
         with open(event_path) as handle:
             event = json.load(handle)

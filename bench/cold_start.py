@@ -36,23 +36,36 @@ def seed(password_hash: str, services: LocalServices) -> None:
     """Put the data every sample event expects: user `ada` with the events' id, idea 12, and
     the default skills catalogue (so every skill write event meets the same catalogue)."""
     catalogue = REPO / "layers/common/python/skills_ideas/data/skills.json"
-    services.client("s3").put_object(Bucket=services.bucket, Key=services.catalogue_key,
-                                     Body=catalogue.read_bytes(), ContentType="application/json")
+    services.client("s3").put_object(
+        Bucket=services.bucket, Key=services.catalogue_key, Body=catalogue.read_bytes(), ContentType="application/json"
+    )
     from skills_ideas import ideas, models, users
     from skills_ideas.config import TableConfig
 
     models.bind(TableConfig.from_env())
     for item in models.UsernameModel.query(users.username_key(SAMPLE_USERNAME)):
         item.delete()
-    models.UserModel(users.user_key(SAMPLE_USER_ID), userId=SAMPLE_USER_ID, username=SAMPLE_USERNAME,
-                     usernameLower=SAMPLE_USERNAME, passwordHash=password_hash, role="user",
-                     createdAt="2026-11-01T00:00:00.000Z").save()
-    models.UsernameModel(users.username_key(SAMPLE_USERNAME), userId=SAMPLE_USER_ID,
-                         username=SAMPLE_USERNAME).save()
-    idea = models.IdeaModel(users.user_key(SAMPLE_USER_ID), ideas.idea_key("12"), ideaId="12",
-                            userId=SAMPLE_USER_ID, title="Skill-swap evenings", description="Seeded",
-                            status="Planning", createdAt="2026-11-01T00:00:00.000Z",
-                            updatedAt="2026-11-01T00:00:00.000Z")
+    models.UserModel(
+        users.user_key(SAMPLE_USER_ID),
+        userId=SAMPLE_USER_ID,
+        username=SAMPLE_USERNAME,
+        usernameLower=SAMPLE_USERNAME,
+        passwordHash=password_hash,
+        role="user",
+        createdAt="2026-11-01T00:00:00.000Z",
+    ).save()
+    models.UsernameModel(users.username_key(SAMPLE_USERNAME), userId=SAMPLE_USER_ID, username=SAMPLE_USERNAME).save()
+    idea = models.IdeaModel(
+        users.user_key(SAMPLE_USER_ID),
+        ideas.idea_key("12"),
+        ideaId="12",
+        userId=SAMPLE_USER_ID,
+        title="Skill-swap evenings",
+        description="Seeded",
+        status="Planning",
+        createdAt="2026-11-01T00:00:00.000Z",
+        updatedAt="2026-11-01T00:00:00.000Z",
+    )
     ideas.derive_keys(idea)
     idea.save(add_version_condition=False)
 
@@ -68,7 +81,12 @@ def prepare_for(function: str) -> None:
 def run_once(function: str, event: Path | None, env: dict[str, str]) -> tuple[float, int]:
     output = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(REPO / "bench/cold_child.py"), function, str(event or "")],
-        capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+        timeout=120,
     )
     lines = [line for line in output.stdout.splitlines() if line.startswith("BENCH ")]
     if output.returncode != 0 or not lines:
@@ -92,8 +110,13 @@ def main() -> int:
         functions = [f for f in functions if f in args.only]
     password_hash = passwords.hash_password(SAMPLE_PASSWORD)
     with tempfile.TemporaryDirectory() as state, local_stack(state, engine="java", reuse=False) as services:
-        env = {**os.environ, **services.env(), "LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING",
-               "PYTHONDONTWRITEBYTECODE": "0"}
+        env = {
+            **os.environ,
+            **services.env(),
+            "LOG_LEVEL": "WARNING",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "PYTHONDONTWRITEBYTECODE": "0",
+        }
         token = tokens.issue(AuthConfig.from_env(), user_id=SAMPLE_USER_ID, username=SAMPLE_USERNAME, role="user")
         events_dir = Path(state) / "events"
         events_dir.mkdir()
@@ -132,7 +155,7 @@ def main() -> int:
         start, end = "<!-- bench:start -->", "<!-- bench:end -->"
         block = f"{start}\n" + "\n".join(table) + f"\n{end}"
         if start in text and end in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
         else:
             text = text + "\n" + block + "\n"
         args.write.write_text(text)

@@ -27,8 +27,13 @@ def run(assembly_dirs: list[Path]) -> subprocess.CompletedProcess[str]:
     """cfn-lint every template; the return code is non-zero only on errors."""
     return subprocess.run(  # noqa: S603 - fixed argument list, no shell
         [
-            str(Path(sys.executable).with_name("cfn-lint")), "--non-zero-exit-code", "error",
-            "--ignore-checks", *IGNORED, "--", *map(str, templates(assembly_dirs)),
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--non-zero-exit-code",
+            "error",
+            "--ignore-checks",
+            *IGNORED,
+            "--",
+            *map(str, templates(assembly_dirs)),
         ],
         capture_output=True,
         text=True,

@@ -23,14 +23,24 @@ METRICS_NAMESPACE = "SkillsIdeas"
 #: Business events the handlers emit through Powertools (namespace METRICS_NAMESPACE,
 #: dimension service=SERVICE_NAME), one count per outcome.
 BUSINESS_EVENTS: tuple[str, ...] = (
-    "UserRegistered", "LoginSucceeded", "LoginFailed", "IdeaCreated", "IdeaUpdated", "IdeaDeleted",
-    "SkillCreated", "SkillUpdated", "SkillDeleted",
+    "UserRegistered",
+    "LoginSucceeded",
+    "LoginFailed",
+    "IdeaCreated",
+    "IdeaUpdated",
+    "IdeaDeleted",
+    "SkillCreated",
+    "SkillUpdated",
+    "SkillDeleted",
 )
 #: How the skills catalogue is doing (skills_ideas.catalogue / catalogue_edits): reads served
 #: from a function's cached copy because S3 failed, lost compare-and-swap rounds, admin writes
 #: that gave up after every attempt, and edge invalidations that failed after a write.
 CATALOGUE_METRICS: tuple[str, ...] = (
-    "CatalogueStaleServed", "CatalogueWriteConflict", "CatalogueWriteGaveUp", "CdnInvalidationFailed",
+    "CatalogueStaleServed",
+    "CatalogueWriteConflict",
+    "CatalogueWriteGaveUp",
+    "CdnInvalidationFailed",
 )
 #: Every application metric on the dashboard.
 BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS

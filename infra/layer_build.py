@@ -60,10 +60,23 @@ def build(out: Path = DEFAULT_OUT, requirements: Path = REQUIREMENTS) -> Path:
     site = out / "python"
     subprocess.run(  # noqa: S603 - fixed argument list, no shell
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--platform", "manylinux2014_aarch64", "--only-binary=:all:",
-            "--python-version", "3.12", "--implementation", "cp",
-            "--target", str(site), "-r", str(requirements),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            "--target",
+            str(site),
+            "-r",
+            str(requirements),
         ],
         check=True,
     )

@@ -93,8 +93,7 @@ class SkillsIdeasStack(Stack):
             {
                 "L1": "Python 3.12 is the project's runtime: the dependencies layer is built for "
                 "cp312 and local development and CI run 3.12.",
-                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no "
-                "resource-level permission.",
+                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permission.",
                 f"IAM5[Resource::<{logical_id(data.table)}.Arn>/index/*]": "Queries need the "
                 "table's own indexes; the wildcard covers only this table's indexes.",
                 managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "

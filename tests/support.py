@@ -151,12 +151,14 @@ def feed_rows(count: int) -> list[dict[str, str]]:
     rows = []
     for i in range(count):
         minute = i - (i % 5 == 4)  # every fifth idea shares its creation time with the one before
-        rows.append({
-            "owner": FEED_OWNERS[0 if i % 2 == 0 else 1 if i % 3 else 2],
-            "title": f"{_WORDS[(i * 7) % len(_WORDS)]} {i % 4:02d}" + (" bis" if i % 9 == 0 else ""),
-            "status": FEED_STATUSES[(i * 3) % 5].lower() if i % 4 == 0 else FEED_STATUSES[(i * 3) % 5],
-            "createdAt": f"2026-01-01T{minute // 60:02d}:{minute % 60:02d}:00.000Z",
-        })
+        rows.append(
+            {
+                "owner": FEED_OWNERS[0 if i % 2 == 0 else 1 if i % 3 else 2],
+                "title": f"{_WORDS[(i * 7) % len(_WORDS)]} {i % 4:02d}" + (" bis" if i % 9 == 0 else ""),
+                "status": FEED_STATUSES[(i * 3) % 5].lower() if i % 4 == 0 else FEED_STATUSES[(i * 3) % 5],
+                "createdAt": f"2026-01-01T{minute // 60:02d}:{minute % 60:02d}:00.000Z",
+            }
+        )
     return rows
 
 
@@ -174,16 +176,20 @@ def seed_feed(create: Any, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     return created
 
 
-def expected_feed(all_ideas: list[dict[str, Any]], sort: str, order: str, status: str | None = None,
-                  user_id: str | None = None) -> list[str]:
+def expected_feed(
+    all_ideas: list[dict[str, Any]], sort: str, order: str, status: str | None = None, user_id: str | None = None
+) -> list[str]:
     """The ids a complete listing must return, in order: the documented order, ties by id."""
     keys = {
         "createdAt": lambda i: (i["createdAt"], i["id"]),
         "title": lambda i: (i["title"].lower(), i["id"]),
         "status": lambda i: (i["status"].lower(), i["createdAt"], i["id"]),
     }
-    chosen = [i for i in all_ideas
-              if (status is None or i["status"] == status) and (user_id is None or i["userId"] == user_id)]
+    chosen = [
+        i
+        for i in all_ideas
+        if (status is None or i["status"] == status) and (user_id is None or i["userId"] == user_id)
+    ]
     return [i["id"] for i in sorted(chosen, key=keys[sort], reverse=order == "desc")]
 
 

@@ -13,7 +13,5 @@ def lambda_handler(event: Event, context: Any) -> Response:
         message="Skills & Ideas API",
         version=__version__,
         endpoints=[route.signature for route in ROUTES],
-        routes=[
-            {"method": r.method, "path": r.path, "access": r.access, "summary": r.summary} for r in ROUTES
-        ],
+        routes=[{"method": r.method, "path": r.path, "access": r.access, "summary": r.summary} for r in ROUTES],
     )

@@ -21,6 +21,8 @@ def lambda_handler(event: Event, context: Any) -> Response:
         pass
     except Exception as error:  # any failure to reach the table is the answer
         logger.warning("health check: table unreachable", extra={"error": type(error).__name__})
-        return respond(503, {"success": False, "message": "Service degraded", "status": "degraded",
-                             "checks": {"table": "unreachable"}})
+        return respond(
+            503,
+            {"success": False, "message": "Service degraded", "status": "degraded", "checks": {"table": "unreachable"}},
+        )
     return ok(status="ok", checks={"table": "ok"})

@@ -75,9 +75,7 @@ class CatalogueBucket(Construct):
     """The private bucket of the skills catalogue, the bucket of access logs, and the one-time
     seed of the live catalogue object."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, default_catalogue: Path
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, default_catalogue: Path) -> None:
         super().__init__(scope, construct_id)
         self.logs_bucket = s3.Bucket(
             self,

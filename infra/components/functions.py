@@ -119,9 +119,7 @@ class Functions(Construct):
             "DeploymentRole",
             assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
             managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSCodeDeployRoleForLambdaLimited"
-                )
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSCodeDeployRoleForLambdaLimited")
             ],
         )
 

@@ -78,9 +78,7 @@ class Monitoring(Construct):
         super().__init__(scope, construct_id)
         thresholds = config.alarms
 
-        key = kms.Key(
-            self, "AlarmTopicKey", enable_key_rotation=True, description=f"{config.prefix} alarm topic"
-        )
+        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description=f"{config.prefix} alarm topic")
         # CloudWatch publishes alarm notifications to the encrypted topic.
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -149,9 +147,7 @@ class Monitoring(Construct):
             distribution=distribution,
             alarm_friendly_name="cdn",
             additional_metrics_enabled=config.cloudfront_additional_metrics,
-            add_fault5xx_rate={
-                CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)
-            },
+            add_fault5xx_rate={CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)},
         )
         alarmed = {
             "CatalogueStaleServed": _count_above(thresholds.catalogue_stale_served),

@@ -20,12 +20,19 @@ from infra.config import StageConfig
 
 #: Item reads only: no Scan (no request path scans, docs/data-model.md), no stream access.
 TABLE_READ_ACTIONS = (
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:DescribeTable",
 )
 #: Conditional writes and transactions (TransactWriteItems is authorized per contained action).
 TABLE_WRITE_ACTIONS = (
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
 )
 
 
@@ -77,17 +84,13 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
     }
 
 
-def apply(
-    role: iam.IRole, uses: Iterable[str], available: Mapping[str, Grant]
-) -> dict[str, str]:
+def apply(role: iam.IRole, uses: Iterable[str], available: Mapping[str, Grant]) -> dict[str, str]:
     """Grant ``role`` every use in ``uses``; return the environment those uses need."""
     environment: dict[str, str] = {}
     for use in sorted(set(uses)):
         grant = available.get(use)
         if grant is None:
             raise ValueError(f"unknown use {use!r} in the route manifest; known: {sorted(available)}")
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(grant.actions), resources=list(grant.resources))
-        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=list(grant.actions), resources=list(grant.resources)))
         environment.update(grant.environment)
     return environment

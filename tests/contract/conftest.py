@@ -42,9 +42,17 @@ class Api:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def request(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-                query: dict[str, str] | None = None, raw: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        query: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         all_headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if data else {})}
         if token is not None:
@@ -85,8 +93,10 @@ def api(tmp_path_factory) -> Iterator[Api]:
     """The API over HTTP for the whole contract package (DynamoDB Local; fails without Java)."""
     reset_warm_state()
     try:
-        with local_stack(tmp_path_factory.mktemp("contract-state"), engine="java", reuse=False) as services, \
-                running_gateway(lambda function: isolated_handler(function, "_contract")) as gateway:
+        with (
+            local_stack(tmp_path_factory.mktemp("contract-state"), engine="java", reuse=False) as services,
+            running_gateway(lambda function: isolated_handler(function, "_contract")) as gateway,
+        ):
             yield Api(gateway.host, gateway.port, services)
     finally:
         reset_warm_state()

@@ -36,18 +36,30 @@ def test_health_reports_the_table_answers(api):
     assert reply.body["status"] == "ok" and reply.body["checks"]["table"] == "ok"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/nothing"), ("GET", "/api"), ("POST", "/api/users"), ("GET", "/api/ideas/1/comments"),
-    ("GET", "/api/skills/1/extra"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/nothing"),
+        ("GET", "/api"),
+        ("POST", "/api/users"),
+        ("GET", "/api/ideas/1/comments"),
+        ("GET", "/api/skills/1/extra"),
+    ],
+)
 def test_an_unknown_route_is_404_route_not_found(api, method, path):
     reply = api.request(method, path)
     assert (reply.status, reply.body) == (404, {"success": False, "message": "Route not found"})
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("PUT", "/api/health"), ("DELETE", "/api/register"), ("GET", "/api/login"), ("POST", "/api/me"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/api/health"),
+        ("DELETE", "/api/register"),
+        ("GET", "/api/login"),
+        ("POST", "/api/me"),
+    ],
+)
 def test_a_known_path_with_the_wrong_method_is_405(api, method, path):
     reply = api.request(method, path)
     assert reply.status == 405
@@ -129,9 +141,12 @@ def test_concurrent_registrations_of_one_name_over_http_create_exactly_one_user(
     assert {reply.body["message"] for reply in replies if reply.status == 409} == {"User already exists"}
     # And there is exactly one such user: the winner, who can log in under any case
     winner = next(reply for reply in replies if reply.status == 201).body["data"]
-    users = [item for page in api.services.client("dynamodb").get_paginator("scan").paginate(
-        TableName=api.services.table_name) for item in page["Items"]
-        if item.get("usernameLower", {}).get("S") == name.lower()]
+    users = [
+        item
+        for page in api.services.client("dynamodb").get_paginator("scan").paginate(TableName=api.services.table_name)
+        for item in page["Items"]
+        if item.get("usernameLower", {}).get("S") == name.lower()
+    ]
     assert [u["userId"]["S"] for u in users] == [winner["id"]]
     assert api.login(name.swapcase()).body["user"] == winner
 
@@ -153,8 +168,16 @@ def test_login_without_credentials_is_400(api):
 # ------------------------------------------------------------------ the authorizer in front
 def forged(api, **changes) -> str:
     now = int(time.time())
-    claims = {"sub": "u-forged", "username": "x", "role": "user", "iat": now, "exp": now + 600,
-              "iss": "skills-ideas", "aud": "skills-ideas-api", **changes}
+    claims = {
+        "sub": "u-forged",
+        "username": "x",
+        "role": "user",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "skills-ideas",
+        "aud": "skills-ideas-api",
+        **changes,
+    }
     return jwt.encode(claims, api.services.env()["JWT_SECRET"], algorithm="HS256")
 
 
@@ -169,8 +192,13 @@ def test_a_bad_expired_or_tampered_token_is_401_token_is_not_valid(api):
     _, token = api.new_user("tok")
     header, payload, signature = token.split(".")
     tampered = ".".join([header, payload[:-2] + ("AA" if not payload.endswith("AA") else "BB"), signature])
-    for bad in (tampered, forged(api, exp=int(time.time()) - 5), forged(api, aud="elsewhere"),
-                "garbage", jwt.encode({"sub": "u"}, "k" * 40, algorithm="HS256")):
+    for bad in (
+        tampered,
+        forged(api, exp=int(time.time()) - 5),
+        forged(api, aud="elsewhere"),
+        "garbage",
+        jwt.encode({"sub": "u"}, "k" * 40, algorithm="HS256"),
+    ):
         # When one of them is sent
         reply = api.request("GET", "/api/me", token=bad)
         # Then the gateway answers 401 Token is not valid, and the handler never ran

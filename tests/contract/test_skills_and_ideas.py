@@ -24,10 +24,12 @@ def test_skills_list_filters_and_sorts_like_the_legacy_api(api):
     assert everything.status == 200
     assert everything.body == {"success": True, "count": len(SHIPPED), "data": SHIPPED}
     assert experts.body["data"] == [s for s in SHIPPED if s["proficiency"] == "Expert"]
-    assert frameworks.body["data"] == sorted((s for s in SHIPPED if "framework" in s["category"].lower()),
-                                             key=lambda s: s["name"].lower())
-    assert searched.body["data"] == [s for s in SHIPPED if "javascript" in s["name"].lower()
-                                     or "javascript" in s["description"].lower()]
+    assert frameworks.body["data"] == sorted(
+        (s for s in SHIPPED if "framework" in s["category"].lower()), key=lambda s: s["name"].lower()
+    )
+    assert searched.body["data"] == [
+        s for s in SHIPPED if "javascript" in s["name"].lower() or "javascript" in s["description"].lower()
+    ]
     assert experts.body["data"] and frameworks.body["data"] and searched.body["data"]
 
 
@@ -83,8 +85,9 @@ def test_create_validation_over_http(api):
         assert api.request("POST", "/api/ideas", body, token=token).status == 400
 
 
-@pytest.mark.parametrize(("method", "body"), [("PUT", {"title": "mine now"}), ("PATCH", {"status": "Completed"}),
-                                              ("DELETE", None)])
+@pytest.mark.parametrize(
+    ("method", "body"), [("PUT", {"title": "mine now"}), ("PATCH", {"status": "Completed"}), ("DELETE", None)]
+)
 def test_someone_elses_idea_is_403_without_a_token_401_and_stays_unchanged(api, method, body):
     # Given Ada's idea
     _, ada = api.new_user("ada")
@@ -109,8 +112,12 @@ def test_changing_an_unknown_idea_is_404(api, method, body):
 def test_one_users_ideas_page_by_cursor_and_by_legacy_page(api):
     # Given a user with 11 ideas in two statuses
     user_id, token = api.new_user("prolific")
-    made = [api.request("POST", "/api/ideas", {"title": f"Idea {n:02d}", "status": "Planning" if n % 3 else "Concept"},
-                        token=token).body["data"] for n in range(11)]
+    made = [
+        api.request(
+            "POST", "/api/ideas", {"title": f"Idea {n:02d}", "status": "Planning" if n % 3 else "Concept"}, token=token
+        ).body["data"]
+        for n in range(11)
+    ]
     newest_first = [i["id"] for i in sorted(made, key=lambda i: (i["createdAt"], i["id"]), reverse=True)]
     # When their ideas are paged by 4 with the cursor
     seen, cursor, pages = [], None, 0
@@ -128,13 +135,23 @@ def test_one_users_ideas_page_by_cursor_and_by_legacy_page(api):
     legacy = api.request("GET", "/api/ideas", query={"userId": user_id, "_limit": "4", "_page": "2"}).body
     assert [i["id"] for i in legacy["data"]] == newest_first[4:8]
     # And filters and sorts apply
-    by_title = api.request("GET", "/api/ideas", query={"userId": user_id, "sort": "title", "order": "desc",
-                                                        "status": "concept"}).body
+    by_title = api.request(
+        "GET", "/api/ideas", query={"userId": user_id, "sort": "title", "order": "desc", "status": "concept"}
+    ).body
     assert [i["title"] for i in by_title["data"]] == ["Idea 09", "Idea 06", "Idea 03", "Idea 00"]
 
 
-@pytest.mark.parametrize("query", [{"_limit": "0"}, {"_limit": "101"}, {"sort": "size"}, {"order": "up"},
-                                   {"status": "Dreaming"}, {"cursor": "not-a-cursor"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"_limit": "0"},
+        {"_limit": "101"},
+        {"sort": "size"},
+        {"order": "up"},
+        {"status": "Dreaming"},
+        {"cursor": "not-a-cursor"},
+    ],
+)
 def test_bad_listing_parameters_are_400(api, query):
     reply = api.request("GET", "/api/ideas", query=query)
     assert reply.status == 400 and reply.body["success"] is False

@@ -53,8 +53,10 @@ def test_only_the_owner_can_update_or_delete_and_others_change_nothing(table, cl
 
 
 def test_writes_to_an_unknown_idea_are_404_and_create_nothing(table, client):
-    for write in (lambda: ideas.update("u-ada", "01JZZZZZZZZZZZZZZZZZZZZZZZ", {"title": "x"}),
-                  lambda: ideas.delete("u-ada", "01JZZZZZZZZZZZZZZZZZZZZZZZ")):
+    for write in (
+        lambda: ideas.update("u-ada", "01JZZZZZZZZZZZZZZZZZZZZZZZ", {"title": "x"}),
+        lambda: ideas.delete("u-ada", "01JZZZZZZZZZZZZZZZZZZZZZZZ"),
+    ):
         with pytest.raises(NotFound):
             write()
     assert items(client, table, "USER#") == []
@@ -96,7 +98,8 @@ def test_conflicting_update_maps_to_409(table, monkeypatch):
         item = original_own(owner_id, idea_id)
         # another writer commits between our read and our write (pynamodb bumps the version)
         models.IdeaModel.get(user_key(owner_id), ideas.idea_key(idea_id)).update(
-            actions=[models.IdeaModel.title.set("someone else's edit")])
+            actions=[models.IdeaModel.title.set("someone else's edit")]
+        )
         return item
 
     monkeypatch.setattr(ideas, "_own", read_then_overtaken)
@@ -110,8 +113,15 @@ def test_conflicting_update_maps_to_409(table, monkeypatch):
 def test_an_idea_is_found_by_id_through_the_gsi_and_legacy_ids_work(table):
     # Given a new idea and a migrated one that kept its legacy numeric id
     new = create("u-ada", {"title": "new"})
-    legacy = ideas.new_item("u-old", "12", title="legacy", description=None, status="Concept",
-                            createdAt="2023-05-05T00:00:00.000Z", updatedAt="2023-05-05T00:00:00.000Z")
+    legacy = ideas.new_item(
+        "u-old",
+        "12",
+        title="legacy",
+        description=None,
+        status="Concept",
+        createdAt="2023-05-05T00:00:00.000Z",
+        updatedAt="2023-05-05T00:00:00.000Z",
+    )
     legacy.save()
     # Then both are one read away by id, and an unknown id is 404
     assert ideas.get(new["id"]) == new
@@ -134,8 +144,10 @@ def test_one_users_ideas_come_from_their_partition_in_every_order(feed):
 COMBINATIONS = [
     {"sort": sort, "order": order, **filters}
     for sort, order, filters in itertools.product(
-        ("createdAt", "title", "status"), ("asc", "desc"),
-        ({}, {"status": "On Hold"}, {"userId": "u-ada"}, {"status": "planning", "userId": "u-cy"}))
+        ("createdAt", "title", "status"),
+        ("asc", "desc"),
+        ({}, {"status": "On Hold"}, {"userId": "u-ada"}, {"status": "planning", "userId": "u-cy"}),
+    )
 ]
 
 
@@ -163,12 +175,14 @@ def test_the_feed_reflects_updates_and_deletes(feed):
     remaining = [renamed if i["id"] == newest["id"] else i for i in feed if i["id"] != oldest["id"]]
     # Then every index the feed reads was maintained
     for sort in ("createdAt", "title", "status"):
-        got = walk_pages(lambda c, sort=sort: listing({"sort": sort, "_limit": "20", **({"cursor": c} if c else {})}),
-                         20)
+        got = walk_pages(
+            lambda c, sort=sort: listing({"sort": sort, "_limit": "20", **({"cursor": c} if c else {})}), 20
+        )
         assert got == expected_feed(remaining, sort, "desc" if sort == "createdAt" else "asc")
     assert listing({"sort": "title", "_limit": "1"})[0][0]["id"] == newest["id"]
     assert [i["id"] for i in listing({"status": "Completed", "_limit": "100"})[0]] == expected_feed(
-        remaining, "createdAt", "desc", "Completed")
+        remaining, "createdAt", "desc", "Completed"
+    )
 
 
 def test_a_cursor_from_another_query_is_refused(feed):

@@ -106,9 +106,7 @@ def methods(stack: Synthesized) -> list[tuple[str, str, dict[str, Any]]]:
 
 def role_actions(stack: Synthesized) -> dict[str, set[str]]:
     """Manifest function name -> every IAM action its role holds (inline policies)."""
-    role_to_function = {
-        ref(stack.props(lid)["Role"]): name for name, lid in functions_by_name(stack).items()
-    }
+    role_to_function = {ref(stack.props(lid)["Role"]): name for name, lid in functions_by_name(stack).items()}
     actions: dict[str, set[str]] = {name: set() for name in role_to_function.values()}
     for policy in stack.of_type("AWS::IAM::Policy").values():
         for role in policy["Properties"].get("Roles", []):

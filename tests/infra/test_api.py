@@ -32,14 +32,12 @@ def test_each_method_invokes_its_own_function_through_the_live_alias(stack):
 def test_authorizer_guards_exactly_the_protected_routes(stack):
     authorizers = stack.of_type("AWS::ApiGateway::Authorizer")
     assert len(authorizers) == 1
-    (authorizer_id, authorizer), = authorizers.items()
+    ((authorizer_id, authorizer),) = authorizers.items()
     props = authorizer["Properties"]
     assert props["Type"] == "REQUEST"
     assert props["IdentitySource"] == "method.request.header.Authorization"
     assert props["AuthorizerResultTtlInSeconds"] == stack.config.authorizer_cache_ttl_seconds
-    assert set(function_of_alias(stack)[lid] for lid in refs_in(props["AuthorizerUri"])) == {
-        routes.AUTHORIZER_FUNCTION
-    }
+    assert set(function_of_alias(stack)[lid] for lid in refs_in(props["AuthorizerUri"])) == {routes.AUTHORIZER_FUNCTION}
 
     guarded = {(m, p) for m, p, props in methods(stack) if props["AuthorizationType"] == "CUSTOM"}
     assert guarded == {(r.method, r.path) for r in routes.ROUTES if r.protected}
@@ -93,9 +91,9 @@ def test_gateway_responses_keep_the_legacy_messages_and_statuses(stack):
 def test_gateway_responses_carry_the_cors_origin(stack):
     (origin,) = stack.config.cors_origins
     for response_type, props in _gateway_responses(stack).items():
-        assert props["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
-            f"'{origin}'"
-        ), response_type
+        assert props["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (f"'{origin}'"), (
+            response_type
+        )
 
 
 def test_preflight_answers_from_the_configured_origin_on_every_route_path(stack):
@@ -104,9 +102,7 @@ def test_preflight_answers_from_the_configured_origin_on_every_route_path(stack)
     assert set(routes.paths()) <= set(preflight)
     for props in preflight.values():
         (response,) = props["Integration"]["IntegrationResponses"]
-        assert response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"] == (
-            f"'{origin}'"
-        )
+        assert response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"] == (f"'{origin}'")
 
 
 def test_stage_throttles_with_tighter_limits_on_login_and_register(stack):

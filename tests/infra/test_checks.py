@@ -28,6 +28,10 @@ def test_cfn_lint_finds_no_error_in_any_stage(synthesized):
 def test_outputs_name_the_api_cloudfront_table_and_bucket(stack):
     # The operator commands (migrate, admin --stage) find the stage's resources by these names.
     assert {
-        deployment.OUTPUT_API_URL, deployment.OUTPUT_CLOUDFRONT_URL, deployment.OUTPUT_TABLE,
-        deployment.OUTPUT_BUCKET, deployment.OUTPUT_CATALOGUE_KEY, deployment.OUTPUT_DISTRIBUTION,
+        deployment.OUTPUT_API_URL,
+        deployment.OUTPUT_CLOUDFRONT_URL,
+        deployment.OUTPUT_TABLE,
+        deployment.OUTPUT_BUCKET,
+        deployment.OUTPUT_CATALOGUE_KEY,
+        deployment.OUTPUT_DISTRIBUTION,
     } <= set(stack.json["Outputs"])

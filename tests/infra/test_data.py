@@ -6,7 +6,7 @@ from skills_ideas import schema
 
 
 def _table(stack):
-    (lid, table), = stack.of_type("AWS::DynamoDB::GlobalTable").items()
+    ((lid, table),) = stack.of_type("AWS::DynamoDB::GlobalTable").items()
     return lid, table
 
 
@@ -63,13 +63,15 @@ def test_prod_is_provisioned_with_read_and_write_autoscaling_on_table_and_every_
     assert props.get("BillingMode", "PROVISIONED") == "PROVISIONED"
     write = props["WriteProvisionedThroughputSettings"]["WriteCapacityAutoScalingSettings"]
     assert (write["MinCapacity"], write["MaxCapacity"]) == (
-        settings.table_capacity.write_min, settings.table_capacity.write_max
+        settings.table_capacity.write_min,
+        settings.table_capacity.write_max,
     )
     assert write["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == target
     (replica,) = props["Replicas"]
     read = replica["ReadProvisionedThroughputSettings"]["ReadCapacityAutoScalingSettings"]
     assert (read["MinCapacity"], read["MaxCapacity"]) == (
-        settings.table_capacity.read_min, settings.table_capacity.read_max
+        settings.table_capacity.read_min,
+        settings.table_capacity.read_max,
     )
     replica_indexes = {g["IndexName"]: g for g in replica["GlobalSecondaryIndexes"]}
     for gsi in props["GlobalSecondaryIndexes"]:

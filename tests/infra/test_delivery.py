@@ -44,9 +44,7 @@ def test_catalogue_bucket_is_private_versioned_encrypted_and_logged(stack):
 
 def test_catalogue_bucket_policy_denies_plain_http_and_admits_only_this_distribution(stack):
     bucket = _bucket(stack)
-    (policy,) = [
-        p for p in stack.of_type("AWS::S3::BucketPolicy").values() if ref(p["Properties"]["Bucket"]) == bucket
-    ]
+    (policy,) = [p for p in stack.of_type("AWS::S3::BucketPolicy").values() if ref(p["Properties"]["Bucket"]) == bucket]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
@@ -115,9 +113,7 @@ def test_seed_object_carries_the_cache_control_the_api_writes(stack):
 
 def test_seed_may_only_put_the_catalogue_key(stack):
     seed_policies = [
-        p["Properties"]
-        for lid, p in stack.of_type("AWS::IAM::Policy").items()
-        if lid.startswith("SkillsSeed")
+        p["Properties"] for lid, p in stack.of_type("AWS::IAM::Policy").items() if lid.startswith("SkillsSeed")
     ]
     (policy,) = seed_policies
     (statement,) = policy["PolicyDocument"]["Statement"]

@@ -10,8 +10,13 @@ from skills_ideas import routes
 from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
 
 WRITE_ACTIONS = {
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-    "s3:PutObject", "s3:DeleteObject", "cloudfront:CreateInvalidation",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "cloudfront:CreateInvalidation",
 }
 BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 EXPECTED_BY_USE = {

@@ -11,8 +11,13 @@ from skills_ideas import catalogue_edits
 from tests.infra.helpers import functions_by_name, ref, refs_in
 
 SKILLS_METRICS = (
-    "SkillCreated", "SkillUpdated", "SkillDeleted", "CatalogueStaleServed", "CatalogueWriteConflict",
-    "CatalogueWriteGaveUp", "CdnInvalidationFailed",
+    "SkillCreated",
+    "SkillUpdated",
+    "SkillDeleted",
+    "CatalogueStaleServed",
+    "CatalogueWriteConflict",
+    "CatalogueWriteGaveUp",
+    "CdnInvalidationFailed",
 )
 
 
@@ -35,7 +40,7 @@ def _notifying_alarms(stack):
 
 
 def test_alarm_topic_is_encrypted_and_tls_only(stack):
-    (topic_id, topic), = stack.of_type("AWS::SNS::Topic").items()
+    ((topic_id, topic),) = stack.of_type("AWS::SNS::Topic").items()
     assert "KmsMasterKeyId" in topic["Properties"]
     (policy,) = stack.of_type("AWS::SNS::TopicPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -131,7 +136,9 @@ def test_stale_catalogue_reads_and_given_up_writes_raise_alarms(stack):
         assert alarm["AlarmName"] == f"{stack.config.prefix}-Business-{name}-Critical"
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert (alarm["Threshold"], alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (
-            threshold, datapoints, periods,
+            threshold,
+            datapoints,
+            periods,
         )
         # The metric is emitted only when it happens: silence is healthy.
         assert alarm["TreatMissingData"] == "notBreaching"

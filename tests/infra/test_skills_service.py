@@ -80,8 +80,12 @@ def test_public_skill_reads_stay_read_only(stack):
 
 def test_admin_routes_are_behind_the_authorizer_and_categories_is_public(stack):
     found = {(method, path): props for method, path, props in methods(stack)}
-    for method, path in (("POST", "/api/skills"), ("PUT", "/api/skills/{id}"),
-                         ("PATCH", "/api/skills/{id}"), ("DELETE", "/api/skills/{id}")):
+    for method, path in (
+        ("POST", "/api/skills"),
+        ("PUT", "/api/skills/{id}"),
+        ("PATCH", "/api/skills/{id}"),
+        ("DELETE", "/api/skills/{id}"),
+    ):
         assert found[(method, path)]["AuthorizationType"] == "CUSTOM", (method, path)
     assert found[("GET", "/api/skills/categories")]["AuthorizationType"] == "NONE"
 

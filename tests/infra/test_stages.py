@@ -29,10 +29,12 @@ def test_prod_keeps_latency_critical_functions_warm_with_autoscaled_provisioned_
         assert target["Properties"]["MaxCapacity"] > target["Properties"]["MinCapacity"]
     policies = prod.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
     utilization = [
-        p for p in policies
+        p
+        for p in policies
         if p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
             "PredefinedMetricType"
-        ] == "LambdaProvisionedConcurrencyUtilization"
+        ]
+        == "LambdaProvisionedConcurrencyUtilization"
     ]
     assert len(utilization) == len(LATENCY_CRITICAL)
 

@@ -2,14 +2,16 @@
 
 import os
 
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+)
 
 import json  # noqa: E402
 import urllib.error  # noqa: E402
@@ -20,10 +22,14 @@ import pytest  # noqa: E402
 
 #: Two skills in the legacy shape (a plain list), like ../shared/legacy/skills.json.
 LEGACY_SKILLS = [
-    {"id": 1, "name": "JavaScript", "category": "Programming Language", "proficiency": "Expert",
-     "description": "Modern JavaScript including ES6+ features"},
-    {"id": 7, "name": "Docker", "category": "DevOps", "proficiency": "Intermediate",
-     "description": "Containers"},
+    {
+        "id": 1,
+        "name": "JavaScript",
+        "category": "Programming Language",
+        "proficiency": "Expert",
+        "description": "Modern JavaScript including ES6+ features",
+    },
+    {"id": 7, "name": "Docker", "category": "DevOps", "proficiency": "Intermediate", "description": "Containers"},
 ]
 
 

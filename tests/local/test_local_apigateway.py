@@ -45,8 +45,15 @@ def test_unknown_path_and_wrong_method():
 
 def _event(**overrides):
     args = dict(
-        route=SKILL, method="GET", raw_path="/api/skills/7", query="", headers=[("Host", "x")],
-        body=b"", path_parameters={"id": "7"}, source_ip="127.0.0.1", request_id="rid-1",
+        route=SKILL,
+        method="GET",
+        raw_path="/api/skills/7",
+        query="",
+        headers=[("Host", "x")],
+        body=b"",
+        path_parameters={"id": "7"},
+        source_ip="127.0.0.1",
+        request_id="rid-1",
     )
     args.update(overrides)
     return build_proxy_event(**args)
@@ -60,17 +67,25 @@ def test_event_has_the_rest_proxy_shape():
     )
     # Then it has every top-level key of API Gateway's proxy event
     assert set(event) == {
-        "resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-        "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext",
-        "body", "isBase64Encoded",
+        "resource",
+        "path",
+        "httpMethod",
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "requestContext",
+        "body",
+        "isBase64Encoded",
     }
     assert event["resource"] == "/api/skills/{id}"
     assert event["path"] == "/api/skills/7"
     assert event["httpMethod"] == "GET"
     # the single-value views keep the last value, the multi-value views keep all, in order
     assert event["queryStringParameters"] == {"tag": "b", "q": "hello world", "flag": ""}
-    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "q": ["hello world"],
-                                                        "flag": [""]}
+    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "q": ["hello world"], "flag": [""]}
     assert event["headers"]["X-Trace"] == "2"
     assert event["multiValueHeaders"]["X-Trace"] == ["1", "2"]
     assert event["pathParameters"] == {"id": "7"}
@@ -105,8 +120,12 @@ def test_text_body_passes_as_text_and_binary_as_base64():
 
 
 def test_authorizer_event_is_a_request_authorizer_event():
-    event = _event(route=Route("GET", "/api/me", "me", "user", "me"), raw_path="/api/me",
-                   path_parameters={}, headers=[("Authorization", "Bearer t")])
+    event = _event(
+        route=Route("GET", "/api/me", "me", "user", "me"),
+        raw_path="/api/me",
+        path_parameters={},
+        headers=[("Authorization", "Bearer t")],
+    )
     auth = build_authorizer_event(event, "us-east-1")
     assert auth["type"] == "REQUEST"
     assert auth["methodArn"] == "arn:aws:execute-api:us-east-1:123456789012:local/local/GET/api/me"
@@ -115,8 +134,13 @@ def test_authorizer_event_is_a_request_authorizer_event():
 
 
 def _policy(effect, resource):
-    return {"principalId": "u1", "policyDocument": {"Version": "2012-10-17", "Statement": [
-        {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]}}
+    return {
+        "principalId": "u1",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
+        },
+    }
 
 
 def test_policy_evaluation():
@@ -133,30 +157,31 @@ def test_policy_evaluation():
 
 
 def test_authorizer_context_values_become_strings():
-    context = authorizer_request_context(
-        {"principalId": "u1", "context": {"userId": "u1", "admin": True, "n": 3}}, 5)
-    assert context == {"userId": "u1", "admin": "true", "n": "3", "principalId": "u1",
-                       "integrationLatency": 5}
+    context = authorizer_request_context({"principalId": "u1", "context": {"userId": "u1", "admin": True, "n": 3}}, 5)
+    assert context == {"userId": "u1", "admin": "true", "n": "3", "principalId": "u1", "integrationLatency": 5}
     with pytest.raises(ValueError):
         authorizer_request_context({"principalId": "u1", "context": {"nested": {"a": 1}}}, 0)
 
 
 def test_proxy_result_headers_merge_and_base64_body():
-    response = proxy_result_to_response({
-        "statusCode": 201,
-        "headers": {"X-One": "1", "Set-Cookie": "a=1"},
-        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
-        "body": base64.b64encode(b"\x00\x01").decode(),
-        "isBase64Encoded": True,
-    })
+    response = proxy_result_to_response(
+        {
+            "statusCode": 201,
+            "headers": {"X-One": "1", "Set-Cookie": "a=1"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": base64.b64encode(b"\x00\x01").decode(),
+            "isBase64Encoded": True,
+        }
+    )
     assert response.status == 201
     assert response.body == b"\x00\x01"
     assert sorted(v for k, v in response.headers if k == "Set-Cookie") == ["a=1", "b=2"]
     assert ("Content-Type", "application/json") in response.headers  # API Gateway's default
 
 
-@pytest.mark.parametrize("result", [None, "ok", {"body": "x"}, {"statusCode": "200"},
-                                    {"statusCode": 200, "body": {"not": "a string"}}])
+@pytest.mark.parametrize(
+    "result", [None, "ok", {"body": "x"}, {"statusCode": "200"}, {"statusCode": 200, "body": {"not": "a string"}}]
+)
 def test_malformed_proxy_results_are_rejected(result):
     with pytest.raises(MalformedProxyResult):
         proxy_result_to_response(result)

@@ -40,9 +40,10 @@ def test_unknown_function_lists_the_known_ones(event_file, capsys):
     assert "unknown function 'nope'" in err and "login" in err and "authorizer" in err
 
 
-@pytest.mark.parametrize("content, message", [(None, "cannot read event file"),
-                                               ("{not json", "is not valid JSON"),
-                                               ("[1]", "must hold a JSON object")])
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "cannot read event file"), ("{not json", "is not valid JSON"), ("[1]", "must hold a JSON object")],
+)
 def test_bad_event_file_is_explained(tmp_path, capsys, content, message):
     path = tmp_path / "event.json"
     if content is not None:
@@ -54,12 +55,10 @@ def test_bad_event_file_is_explained(tmp_path, capsys, content, message):
 def test_invoke_prints_the_result_and_keeps_logs_off_stdout(tmp_path, event_file, fake_functions, capsys):
     def health(event, context):
         print("a log line")
-        return {"statusCode": 200, "body": json.dumps({"table": os.environ["TABLE_NAME"],
-                                                        "path": event["path"]})}
+        return {"statusCode": 200, "body": json.dumps({"table": os.environ["TABLE_NAME"], "path": event["path"]})}
 
     fake_functions({"health": health})
-    assert main(["invoke", "health", str(event_file), "--state-dir", str(tmp_path / "s"),
-                 "--engine", "moto"]) == 0
+    assert main(["invoke", "health", str(event_file), "--state-dir", str(tmp_path / "s"), "--engine", "moto"]) == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert result["statusCode"] == 200
@@ -72,23 +71,37 @@ def test_invoke_reports_a_handler_exception(tmp_path, event_file, fake_functions
         raise ValueError("broken")
 
     fake_functions({"health": health})
-    assert main(["invoke", "health", str(event_file), "--state-dir", str(tmp_path),
-                 "--engine", "moto"]) == 1
+    assert main(["invoke", "health", str(event_file), "--state-dir", str(tmp_path), "--engine", "moto"]) == 1
     out, err = capsys.readouterr()
     assert json.loads(out) == {"errorMessage": "broken", "errorType": "ValueError"}
     assert "Traceback" in err
 
 
-def test_serve_reports_its_port_invoke_reuses_it_and_ctrl_c_stops_it(tmp_path, event_file,
-                                                                     fake_functions, capsys, http):
+def test_serve_reports_its_port_invoke_reuses_it_and_ctrl_c_stops_it(
+    tmp_path, event_file, fake_functions, capsys, http
+):
     state = tmp_path / "state"
     services_file = state / "services.json"
     serve = subprocess.Popen(
-        [sys.executable, "-m", "skills_ideas_tools.cli", "serve", "--port", "0", "--engine", "moto",
-         "--state-dir", str(state)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "skills_ideas_tools.cli",
+            "serve",
+            "--port",
+            "0",
+            "--engine",
+            "moto",
+            "--state-dir",
+            str(state),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
+
         def published():
             return services_file.is_file() and "gateway_url" in services_file.read_text()
 
@@ -119,9 +132,23 @@ def test_invoke_of_a_real_handler_prints_only_its_result_on_stdout(tmp_path):
     # Given a real handler whose structured logger was created before invoke redirected stdout
     # When `skills-ideas invoke` runs it on its sample event (the idea does not exist: it logs the 404)
     run = subprocess.run(
-        [sys.executable, "-m", "skills_ideas_tools.cli", "invoke", "get_idea", "events/get_idea.json",
-         "--engine", "moto", "--state-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "skills_ideas_tools.cli",
+            "invoke",
+            "get_idea",
+            "events/get_idea.json",
+            "--engine",
+            "moto",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, "LOG_LEVEL": "INFO"},
     )
     # Then stdout is exactly the proxy result, and the log line went to stderr

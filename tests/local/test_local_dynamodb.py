@@ -40,6 +40,7 @@ def test_dynamodb_local_starts_stops_and_keeps_its_data(tmp_path):
     assert (tmp_path / "dynamodb" / "shared-local-instance.db").is_file()
 
     with local_stack(tmp_path, engine="java") as services:
-        got = services.client("dynamodb").get_item(TableName=services.table_name,
-                                                   Key={"PK": item["PK"], "SK": item["SK"]})
+        got = services.client("dynamodb").get_item(
+            TableName=services.table_name, Key={"PK": item["PK"], "SK": item["SK"]}
+        )
         assert got["Item"] == item

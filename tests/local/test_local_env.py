@@ -35,7 +35,8 @@ def test_without_java_it_says_so_and_falls_back_to_moto(tmp_path, legacy_catalog
         assert "falling back to moto" in capsys.readouterr().err.lower()
         # the table exists with the schema's keys, reachable through the exported environment
         table = boto3.client("dynamodb", endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"]).describe_table(
-            TableName=os.environ["TABLE_NAME"])["Table"]
+            TableName=os.environ["TABLE_NAME"]
+        )["Table"]
         assert {k["AttributeName"] for k in table["KeySchema"]} == {"PK", "SK"}
         assert os.environ["STAGE"] == "local"
         assert os.environ["POWERTOOLS_SERVICE_NAME"] == "skills-ideas"
@@ -80,11 +81,18 @@ def test_catalogue_writes_survive_a_restart(tmp_path, legacy_catalogue, http):
     def list_skills(event, context):
         return {"statusCode": 200, "body": "[]"}
 
-    routes = (Route("POST", "/api/skills", "add_skill", "public", "add"),
-              Route("GET", "/api/skills", "list_skills", "public", "list"))
-    with local_stack(tmp_path, engine="moto", catalogue_path=legacy_catalogue) as services, \
-            running_gateway(mapping_loader({"add_skill": add_skill, "list_skills": list_skills}), routes,
-                            after_success=catalogue_snapshotter(services)) as gw:
+    routes = (
+        Route("POST", "/api/skills", "add_skill", "public", "add"),
+        Route("GET", "/api/skills", "list_skills", "public", "list"),
+    )
+    with (
+        local_stack(tmp_path, engine="moto", catalogue_path=legacy_catalogue) as services,
+        running_gateway(
+            mapping_loader({"add_skill": add_skill, "list_skills": list_skills}),
+            routes,
+            after_success=catalogue_snapshotter(services),
+        ) as gw,
+    ):
         assert http(gw.url + "/api/skills").status == 200
         assert not (tmp_path / "catalogue-snapshot.json").exists()  # reads do not snapshot
         assert http(gw.url + "/api/skills", "POST", b'{"name": "Rust"}').status == 201
@@ -98,7 +106,6 @@ def test_catalogue_writes_survive_a_restart(tmp_path, legacy_catalogue, http):
 
 def test_moto_state_does_not_leak_into_the_next_stack(tmp_path, http):
     with local_stack(tmp_path / "a", engine="moto") as services:
-        services.client("dynamodb").put_item(TableName=services.table_name,
-                                             Item={"PK": {"S": "u"}, "SK": {"S": "x"}})
+        services.client("dynamodb").put_item(TableName=services.table_name, Item={"PK": {"S": "u"}, "SK": {"S": "x"}})
     with local_stack(tmp_path / "b", engine="moto") as services:
         assert services.client("dynamodb").scan(TableName=services.table_name)["Items"] == []

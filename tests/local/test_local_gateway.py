@@ -14,8 +14,11 @@ from skills_ideas_tools.lambda_runtime import mapping_loader
 
 def echo(event, context):
     """Returns the event it got, so the test can inspect it."""
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"event": event, "function": context.function_name})}
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"event": event, "function": context.function_name}),
+    }
 
 
 class Recorder:
@@ -34,10 +37,14 @@ class Recorder:
             context_ = {"message": "Token is not valid"}
         else:
             context_ = {"userId": "u-1", "username": "ada", "role": "user"}
-        return {"principalId": "u-1", "context": context_, "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": self.effect,
-                           "Resource": event["methodArn"]}]}}
+        return {
+            "principalId": "u-1",
+            "context": context_,
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Action": "execute-api:Invoke", "Effect": self.effect, "Resource": event["methodArn"]}],
+            },
+        }
 
 
 @pytest.fixture
@@ -75,8 +82,9 @@ def test_request_becomes_the_proxy_event(gateway_with, http):
 
 def test_binary_body_arrives_base64_and_text_as_text(gateway_with, http):
     gw = gateway_with({"register": echo})
-    text = http(gw.url + "/api/register", "POST", b'{"username": "ada"}',
-                {"Content-Type": "application/json"}).json()["event"]
+    text = http(gw.url + "/api/register", "POST", b'{"username": "ada"}', {"Content-Type": "application/json"}).json()[
+        "event"
+    ]
     assert text["body"] == '{"username": "ada"}' and text["isBase64Encoded"] is False
     binary = http(gw.url + "/api/register", "POST", b"\xff\xfe\x00").json()["event"]
     assert binary["isBase64Encoded"] is True
@@ -85,9 +93,13 @@ def test_binary_body_arrives_base64_and_text_as_text(gateway_with, http):
 
 def test_response_status_headers_and_base64_body_come_back(gateway_with, http):
     def png(event, context):
-        return {"statusCode": 201, "headers": {"Content-Type": "image/png", "X-A": "1"},
-                "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
-                "body": base64.b64encode(b"\x89PNG").decode(), "isBase64Encoded": True}
+        return {
+            "statusCode": 201,
+            "headers": {"Content-Type": "image/png", "X-A": "1"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": base64.b64encode(b"\x89PNG").decode(),
+            "isBase64Encoded": True,
+        }
 
     gw = gateway_with({"api_index": png})
     reply = http(gw.url + "/")
@@ -97,17 +109,21 @@ def test_response_status_headers_and_base64_body_come_back(gateway_with, http):
 
 
 def test_literal_route_wins_over_parameter(gateway_with, http):
-    routes = (Route("GET", "/api/skills/{id}", "get_skill", "public", "one"),
-              Route("GET", "/api/skills/categories", "categories", "public", "all categories"))
+    routes = (
+        Route("GET", "/api/skills/{id}", "get_skill", "public", "one"),
+        Route("GET", "/api/skills/categories", "categories", "public", "all categories"),
+    )
     gw = gateway_with({"get_skill": echo, "categories": echo}, routes)
     assert http(gw.url + "/api/skills/categories").json()["function"] == "categories"
     assert http(gw.url + "/api/skills/3").json()["function"] == "get_skill"
 
 
 def test_unknown_route_wrong_method_and_preflight(gateway_with, http):
-    routes = (Route("GET", "/api/skills", "list_skills", "public", "list"),
-              Route("GET", "/api/ideas/{id}", "get_idea", "public", "one"),
-              Route("PATCH", "/api/ideas/{id}", "update_idea", "owner", "change"))
+    routes = (
+        Route("GET", "/api/skills", "list_skills", "public", "list"),
+        Route("GET", "/api/ideas/{id}", "get_idea", "public", "one"),
+        Route("PATCH", "/api/ideas/{id}", "update_idea", "owner", "change"),
+    )
     gw = gateway_with({}, routes)
     missing = http(gw.url + "/api/nope")
     assert missing.status == 404
@@ -117,8 +133,9 @@ def test_unknown_route_wrong_method_and_preflight(gateway_with, http):
     assert wrong.status == 405
     assert wrong.json() == {"success": False, "message": "Method not allowed"}
     assert wrong.headers["Allow"] == "GET, OPTIONS"
-    preflight = http(gw.url + "/api/ideas/1", "OPTIONS",
-                     headers={"Origin": "http://x", "Access-Control-Request-Method": "PATCH"})
+    preflight = http(
+        gw.url + "/api/ideas/1", "OPTIONS", headers={"Origin": "http://x", "Access-Control-Request-Method": "PATCH"}
+    )
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
@@ -153,8 +170,7 @@ def test_authorizer_exception_is_401(gateway_with, http):
 def test_allow_passes_the_authorizer_context_to_the_handler(gateway_with, http):
     authorizer = Recorder()
     gw = gateway_with({"authorizer": authorizer, "update_idea": echo})
-    reply = http(gw.url + "/api/ideas/9", "PATCH", b'{"status": "Completed"}',
-                 {"Authorization": "Bearer good"})
+    reply = http(gw.url + "/api/ideas/9", "PATCH", b'{"status": "Completed"}', {"Authorization": "Bearer good"})
     assert reply.status == 200
     auth_event = authorizer.calls[0]
     assert auth_event["type"] == "REQUEST"
@@ -200,8 +216,7 @@ def test_requests_are_served_concurrently(http):
 
     with running_gateway(mapping_loader({"health": meet})) as gw:
         replies = []
-        threads = [threading.Thread(target=lambda: replies.append(http(gw.url + "/api/health")))
-                   for _ in range(2)]
+        threads = [threading.Thread(target=lambda: replies.append(http(gw.url + "/api/health"))) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:

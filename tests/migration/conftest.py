@@ -21,8 +21,14 @@ def moto_world() -> Iterator[migrate.Target]:
     with mock_aws(), fresh_models():
         create_table()
         create_catalogue()
-        yield migrate.Target(boto3.client("dynamodb"), os.environ["TABLE_NAME"], boto3.client("s3"),
-                             os.environ["CATALOGUE_BUCKET"], os.environ["CATALOGUE_KEY"], "moto")
+        yield migrate.Target(
+            boto3.client("dynamodb"),
+            os.environ["TABLE_NAME"],
+            boto3.client("s3"),
+            os.environ["CATALOGUE_BUCKET"],
+            os.environ["CATALOGUE_KEY"],
+            "moto",
+        )
 
 
 @pytest.fixture

@@ -66,8 +66,14 @@ MESSY_USERS = [
     (6, "zé", "ze-password-1", "2022-02-02 02:02:02"),  # too short and non-ASCII: kept
     (7, "plain", "raw:not-a-hash", "2022-02-02 02:02:02"),  # legacy seed row with a plaintext password
 ]
-MESSY_PASSWORDS = {1: "alice-password", 2: "bob-password", 3: "other-bob-password", 4: "dave-password",
-                   5: LONG_PASSWORD, 6: "ze-password-1"}
+MESSY_PASSWORDS = {
+    1: "alice-password",
+    2: "bob-password",
+    3: "other-bob-password",
+    4: "dave-password",
+    5: LONG_PASSWORD,
+    6: "ze-password-1",
+}
 MESSY_IDEAS = [
     (12, "Alice's idea", "first", "Concept", 1, "2021-03-04 06:00:00"),
     (13, "lower-case status", None, "planning", 1, "2021-03-05 06:00:00"),

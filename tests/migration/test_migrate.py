@@ -21,8 +21,9 @@ def login(username: str, password: str) -> tuple[int, dict]:
 
 
 def get_idea(idea_id: str) -> tuple[int, dict]:
-    return invoke("get_idea", event("GET", f"/api/ideas/{idea_id}", resource="/api/ideas/{id}",
-                                    path_params={"id": idea_id}))
+    return invoke(
+        "get_idea", event("GET", f"/api/ideas/{idea_id}", resource="/api/ideas/{id}", path_params={"id": idea_id})
+    )
 
 
 def list_ideas(**query: str) -> tuple[int, dict]:
@@ -152,10 +153,11 @@ def test_a_second_run_writes_nothing_and_counts_everything_as_present(legacy, ta
 
 def test_an_interrupted_run_resumes_to_exactly_the_state_of_one_clean_run(tmp_path):
     # Given a database of 300 ideas (13 batch writes of 25) ...
-    db = build(tmp_path / "big.sqlite",
-               [(1, "alice", "alice-password", "2021-01-01 00:00:00"), (2, "Alice", "pw-2", None)],
-               [(i, f"idea {i}", None, "development" if i % 3 else "Concept", (i % 3) or None, None)
-                for i in range(1, 301)])
+    db = build(
+        tmp_path / "big.sqlite",
+        [(1, "alice", "alice-password", "2021-01-01 00:00:00"), (2, "Alice", "pw-2", None)],
+        [(i, f"idea {i}", None, "development" if i % 3 else "Concept", (i % 3) or None, None) for i in range(1, 301)],
+    )
 
     class Crash(Exception):
         pass
@@ -200,7 +202,7 @@ def test_unprocessed_items_are_retried_with_exponential_backoff(legacy, target):
             return real.batch_get_item(**kwargs)
 
         def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's name
-            (table, requests), = RequestItems.items()
+            ((table, requests),) = RequestItems.items()
             if self.throttled < 2 and len(requests) > 1:
                 self.throttled += 1
                 half = len(requests) // 2
@@ -236,8 +238,19 @@ def test_a_table_that_keeps_throttling_stops_with_a_resume_message(legacy, targe
 
 def test_dry_run_writes_nothing(legacy, target, tmp_path):
     skills = tmp_path / "skills.json"
-    skills.write_text(json.dumps([{"id": 99, "name": "Zig", "category": "Programming Language",
-                                   "proficiency": "Beginner", "description": "x"}]))
+    skills.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 99,
+                    "name": "Zig",
+                    "category": "Programming Language",
+                    "proficiency": "Beginner",
+                    "description": "x",
+                }
+            ]
+        )
+    )
     catalogue_before = target.s3.get_object(Bucket=target.bucket, Key=target.catalogue_key)["Body"].read()
     from skills_ideas_tools.legacy_source import read_skills
 
@@ -260,11 +273,14 @@ def test_status_map_overrides_the_default_table(legacy, target):
     assert get_idea("13")[1]["data"]["status"] == "Planning"  # the default table still applies
 
 
-@pytest.mark.parametrize("value, message", [
-    ('{"Development": "Shipped"}', "not one of"),
-    ("[1, 2]", "expected a JSON object"),
-    ("/no/such/status-map.json", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ('{"Development": "Shipped"}', "not one of"),
+        ("[1, 2]", "expected a JSON object"),
+        ("/no/such/status-map.json", "cannot read"),
+    ],
+)
 def test_a_bad_status_map_is_refused(value, message):
     from skills_ideas_tools.legacy_source import LegacyInputError
     from skills_ideas_tools.migration_plan import load_status_map
@@ -275,9 +291,14 @@ def test_a_bad_status_map_is_refused(value, message):
 
 def test_a_few_thousand_ideas_of_one_user_list_completely(tmp_path, target):
     count = 2000
-    db = build(tmp_path / "prolific.sqlite", [(1, "prolific", "prolific-pw", "2020-01-01 00:00:00")],
-               [(i, f"Idea number {i}", "d", "Concept", 1, f"2020-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}")
-                for i in range(1, count + 1)])
+    db = build(
+        tmp_path / "prolific.sqlite",
+        [(1, "prolific", "prolific-pw", "2020-01-01 00:00:00")],
+        [
+            (i, f"Idea number {i}", "d", "Concept", 1, f"2020-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}")
+            for i in range(1, count + 1)
+        ],
+    )
     report = run_migration(db, target)
     assert report.ideas.written == count
 
@@ -300,8 +321,9 @@ def test_a_few_thousand_ideas_of_one_user_list_completely(tmp_path, target):
 
 def test_a_new_service_user_keeps_a_name_a_legacy_user_also_had(legacy, target):
     # Given someone registered "alice" in the new service before the migration
-    status, _ = invoke("register", event("POST", "/api/register",
-                                         body={"username": "ALICE", "password": "new-service-pw"}))
+    status, _ = invoke(
+        "register", event("POST", "/api/register", body={"username": "ALICE", "password": "new-service-pw"})
+    )
     assert status == 201
     report = run_migration(legacy, target, migrated_at=MIGRATED_AT)
     taken = decisions(report, "username-taken-in-new-service")
@@ -317,9 +339,17 @@ def test_a_rerun_after_go_live_keeps_upgraded_hashes_and_edited_ideas(legacy, ta
     # Given alice logged in (her hash is now argon2id) and edited her idea
     status, body = login("alice", "alice-password")
     assert status == 200
-    status, _ = invoke("update_idea", event("PATCH", "/api/ideas/12", resource="/api/ideas/{id}",
-                                            path_params={"id": "12"}, body={"status": "Completed"},
-                                            caller={"userId": "1", "username": "alice", "role": "user"}))
+    status, _ = invoke(
+        "update_idea",
+        event(
+            "PATCH",
+            "/api/ideas/12",
+            resource="/api/ideas/{id}",
+            path_params={"id": "12"},
+            body={"status": "Completed"},
+            caller={"userId": "1", "username": "alice", "role": "user"},
+        ),
+    )
     assert status == 200
 
     report = run_migration(legacy, target, migrated_at=MIGRATED_AT)

@@ -16,8 +16,13 @@ from tests.migration.legacy import messy
 from tests.support import event, invoke
 
 SKILLS = [
-    {"id": 1, "name": "JavaScript", "category": "Programming Language", "proficiency": "Expert",
-     "description": "Modern JavaScript including ES6+ features"},
+    {
+        "id": 1,
+        "name": "JavaScript",
+        "category": "Programming Language",
+        "proficiency": "Expert",
+        "description": "Modern JavaScript including ES6+ features",
+    },
     {"id": 90, "name": "COBOL", "category": "Programming Language", "proficiency": "Beginner", "description": "old"},
 ]
 
@@ -58,7 +63,10 @@ def test_the_report_is_printed_and_written_next_to_the_input(tmp_path, target, c
     assert report["orphanIdeas"] == ["16", "17"]
     assert {d["legacyId"]: d["loginAs"] for d in report["usernameDecisions"]}["3"] == "Bob-legacy3"
     assert {(d["table"], d["legacyId"], d["rule"]) for d in report["decisions"]} >= {
-        ("ideas", "14", "status-mapped"), ("ideas", "18", "created-at-missing"), ("ideas", "19", "title-over-limit")}
+        ("ideas", "14", "status-mapped"),
+        ("ideas", "18", "created-at-missing"),
+        ("ideas", "19", "title-over-limit"),
+    }
 
     # a second run, reported elsewhere, finds everything present
     elsewhere = tmp_path / "second.json"
@@ -88,36 +96,52 @@ def _other_schema(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda tmp: tmp / "missing.sqlite", "no such file"),
-    (_not_sqlite, "not an SQLite database"),
-    (_other_schema, "not the legacy Skills & Ideas schema: table 'users' lacks column(s) username, password; "
-                    "table 'ideas' is missing"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: tmp / "missing.sqlite", "no such file"),
+        (_not_sqlite, "not an SQLite database"),
+        (
+            _other_schema,
+            "not the legacy Skills & Ideas schema: table 'users' lacks column(s) username, password; "
+            "table 'ideas' is missing",
+        ),
+    ],
+)
 def test_bad_input_is_a_clear_message_and_a_non_zero_exit(tmp_path, capsys, make, message):
     assert run([str(make(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--status-map", '{"Development": "Shipped"}'], "not one of"),
-    (["--migrated-at", "yesterday"], "not an ISO-8601 timestamp"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--status-map", '{"Development": "Shipped"}'], "not one of"),
+        (["--migrated-at", "yesterday"], "not an ISO-8601 timestamp"),
+    ],
+)
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, capsys, argv, message):
     assert run([str(messy(tmp_path / "legacy.sqlite")), *argv]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_an_invalid_skills_file_stops_everything_before_the_first_write(tmp_path, target, capsys):
-    bad = [{"id": 1, "name": "Go", "category": "Language", "proficiency": "Expert"},
-           {"id": 1, "name": "go", "category": "", "proficiency": "Guru"},
-           {"name": "No id", "category": "X", "proficiency": "Beginner"}]
+    bad = [
+        {"id": 1, "name": "Go", "category": "Language", "proficiency": "Expert"},
+        {"id": 1, "name": "go", "category": "", "proficiency": "Guru"},
+        {"name": "No id", "category": "X", "proficiency": "Beginner"},
+    ]
     db = messy(tmp_path / "legacy.sqlite")
     assert run([str(db), "--skills", str(skills_file(tmp_path, bad))], target) == 2
     err = capsys.readouterr().err
-    for problem in ("duplicate id", "name 'go' is not unique", "category is required",
-                    "proficiency must be one of", "id must be a positive integer"):
+    for problem in (
+        "duplicate id",
+        "name 'go' is not unique",
+        "category is required",
+        "proficiency must be one of",
+        "id must be a positive integer",
+    ):
         assert problem in err
     assert table_dump(target) == {}
 
@@ -133,8 +157,9 @@ def test_skills_merge_by_id_into_the_catalogue(tmp_path, target, capsys):
     assert after["nextId"] >= before["nextId"]
     report = json.loads((tmp_path / "legacy.sqlite.migration-report.json").read_text())["skills"]
     assert report["added"] == [90] and report["written"] is True
-    status, body = invoke("get_skill", event("GET", "/api/skills/90", resource="/api/skills/{id}",
-                                             path_params={"id": "90"}))
+    status, body = invoke(
+        "get_skill", event("GET", "/api/skills/90", resource="/api/skills/{id}", path_params={"id": "90"})
+    )
     assert status == 200 and body["data"]["name"] == "COBOL"
     # a second run changes nothing
     assert run([str(db), "--skills", str(skills_file(tmp_path, SKILLS))], target) == 0
@@ -183,20 +208,25 @@ def test_a_stage_target_comes_from_the_stack_outputs(tmp_path, target):
     args = cli.build_parser().parse_args(["migrate", "legacy.sqlite", "--stage", "test"])
     with migrate.stage_target(args) as stage:
         assert (stage.table_name, stage.bucket, stage.catalogue_key) == (
-            target.table_name, target.bucket, "catalogue/skills.json")
+            target.table_name,
+            target.bucket,
+            "catalogue/skills.json",
+        )
         assert "stack SkillsIdeas-test" in stage.description
-        report = migrate.migrate(migrate.read_database(messy(tmp_path / "legacy.sqlite")), stage,
-                                 migrate.Options(progress=False))
+        report = migrate.migrate(
+            migrate.read_database(messy(tmp_path / "legacy.sqlite")), stage, migrate.Options(progress=False)
+        )
     assert report.completed and len(table_dump(target)) == 25
 
 
 def test_a_stage_without_the_outputs_says_what_is_missing(target):
     _stack({"ApiUrl": "https://example.invalid"})
     args = cli.build_parser().parse_args(["migrate", "legacy.sqlite", "--stage", "test"])
-    with pytest.raises(migrate.MigrationError, match="no output 'TableName'.*outputs: ApiUrl"), \
-            migrate.stage_target(args):
+    with (
+        pytest.raises(migrate.MigrationError, match="no output 'TableName'.*outputs: ApiUrl"),
+        migrate.stage_target(args),
+    ):
         pass
     args = cli.build_parser().parse_args(["migrate", "legacy.sqlite", "--stage", "nope"])
-    with pytest.raises(migrate.MigrationError, match="cannot read stack SkillsIdeas-nope"), \
-            migrate.stage_target(args):
+    with pytest.raises(migrate.MigrationError, match="cannot read stack SkillsIdeas-nope"), migrate.stage_target(args):
         pass

@@ -31,8 +31,9 @@ def fresh_handler(function: str):
 
 def http(url: str, body: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -49,9 +50,25 @@ def test_migrate_into_the_running_server_then_log_in_over_http(tmp_path: Path):
         with local_stack(state, engine="moto", publish=True):
             # When the operator runs the command in another process, against that state dir
             done = subprocess.run(
-                [sys.executable, "-m", "skills_ideas_tools.cli", "migrate", str(db), "--state-dir", str(state),
-                 "--no-progress", "--migrated-at", "2026-01-01T00:00:00Z"],
-                cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False)
+                [
+                    sys.executable,
+                    "-m",
+                    "skills_ideas_tools.cli",
+                    "migrate",
+                    str(db),
+                    "--state-dir",
+                    str(state),
+                    "--no-progress",
+                    "--migrated-at",
+                    "2026-01-01T00:00:00Z",
+                ],
+                cwd=REPO,
+                env=dict(os.environ),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
             assert done.returncode == 0, done.stderr
             assert "running server" in done.stdout
 
@@ -60,8 +77,9 @@ def test_migrate_into_the_running_server_then_log_in_over_http(tmp_path: Path):
                 status, body = http(gw.url + "/api/login", {"username": "bob", "password": "bob-password"})
                 assert status == 200, body
                 assert body["user"] == {"id": "2", "username": "bob"} and body["token"]
-                status, body = http(gw.url + "/api/login", {"username": "Bob-legacy3",
-                                                            "password": "other-bob-password"})
+                status, body = http(
+                    gw.url + "/api/login", {"username": "Bob-legacy3", "password": "other-bob-password"}
+                )
                 assert status == 200, body
                 # ... and find their ideas: by legacy id, and listed by their user id
                 status, body = http(gw.url + "/api/ideas/14")

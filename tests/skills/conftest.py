@@ -36,8 +36,12 @@ def write(function: str, method: str, path: str, *, who: dict[str, str] | None =
     return invoke(function, event(method, path, caller=who, **kwargs))
 
 
-SKILL = {"name": "Elixir", "category": "Programming Language", "proficiency": "Beginner",
-         "description": "Functional programming on the BEAM"}
+SKILL = {
+    "name": "Elixir",
+    "category": "Programming Language",
+    "proficiency": "Beginner",
+    "description": "Functional programming on the BEAM",
+}
 
 
 @pytest.fixture
@@ -46,19 +50,28 @@ def distribution(aws, monkeypatch) -> Iterator[str]:  # noqa: F811 - the fixture
     from skills_ideas import catalogue_edits
 
     cloudfront = boto3.client("cloudfront")
-    created = cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": str(uuid.uuid4()),
-        "Comment": "test",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "catalogue", "DomainName": "bucket.s3.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""},
-        }]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "catalogue", "ViewerProtocolPolicy": "https-only",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    })
+    created = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": str(uuid.uuid4()),
+            "Comment": "test",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "catalogue",
+                        "DomainName": "bucket.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "catalogue",
+                "ViewerProtocolPolicy": "https-only",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+        }
+    )
     distribution_id = created["Distribution"]["Id"]
     monkeypatch.setattr(catalogue_edits, "_cloudfront", None)  # a client inside this moto world
     for function in ("create_skill", "replace_skill", "update_skill", "delete_skill"):

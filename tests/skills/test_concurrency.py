@@ -87,8 +87,13 @@ def test_s3_conditional_request_conflict_is_retried(aws, monkeypatch):
     def put_object(**kwargs):
         calls.append(kwargs)
         if len(calls) == 1:
-            raise ClientError({"Error": {"Code": "ConditionalRequestConflict", "Message": "in flight"},
-                               "ResponseMetadata": {"HTTPStatusCode": 409}}, "PutObject")
+            raise ClientError(
+                {
+                    "Error": {"Code": "ConditionalRequestConflict", "Message": "in flight"},
+                    "ResponseMetadata": {"HTTPStatusCode": 409},
+                },
+                "PutObject",
+            )
         return real_put(**kwargs)
 
     monkeypatch.setattr(client, "put_object", put_object)

@@ -34,8 +34,9 @@ def fresh_handler(function: str):
 
 def http(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
@@ -46,8 +47,15 @@ def http(url: str, method: str = "GET", body: dict | None = None, headers: dict 
 
 
 def admin_command(*args: str, state: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skills_ideas_tools.cli", "admin", *args, "--state-dir", str(state)],
-                          cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "skills_ideas_tools.cli", "admin", *args, "--state-dir", str(state)],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_admin_session_and_http_caching_through_the_local_gateway(tmp_path: Path):

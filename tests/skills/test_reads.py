@@ -16,8 +16,11 @@ READS = [
     ("list_skills", "/api/skills", {}),
     ("list_skill_categories", "/api/skills/categories", {}),
     ("get_skill", "/api/skills/1", {"resource": "/api/skills/{id}", "path_params": {"id": "1"}}),
-    ("list_skills_by_category", "/api/skills/category/Database",
-     {"resource": "/api/skills/category/{category}", "path_params": {"category": "Database"}}),
+    (
+        "list_skills_by_category",
+        "/api/skills/category/Database",
+        {"resource": "/api/skills/category/{category}", "path_params": {"category": "Database"}},
+    ),
 ]
 
 
@@ -104,11 +107,13 @@ def test_none_match_rules():
 
 
 def test_cache_control_comes_from_configuration():
-    config = CatalogueConfig.from_env({"CATALOGUE_BUCKET": "b", "SKILLS_MAX_AGE_SECONDS": "10",
-                                       "SKILLS_STALE_WHILE_REVALIDATE_SECONDS": "20"})
+    config = CatalogueConfig.from_env(
+        {"CATALOGUE_BUCKET": "b", "SKILLS_MAX_AGE_SECONDS": "10", "SKILLS_STALE_WHILE_REVALIDATE_SECONDS": "20"}
+    )
     assert config.cache_control == "public, max-age=10, stale-while-revalidate=20"
     assert CatalogueConfig.from_env({"CATALOGUE_BUCKET": "b"}).cache_control == (
-        "public, max-age=60, stale-while-revalidate=300")
+        "public, max-age=60, stale-while-revalidate=300"
+    )
 
 
 # ---------------------------------------------------------------- paging
@@ -160,14 +165,17 @@ def test_a_skill_added_between_pages_is_neither_skipped_nor_repeated(aws):
     assert "Elixir" in {s["name"] for p in rest for s in p}
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ({"_limit": "0"}, "_limit must be an integer from 1 to 100"),
-    ({"_limit": "101"}, "_limit must be an integer from 1 to 100"),
-    ({"_limit": "ten"}, "_limit must be an integer from 1 to 100"),
-    ({"cursor": "not-a-cursor"}, "cursor is not valid"),
-    ({"cursor": "eyJ2IjoyfQ"}, "cursor is not valid"),  # {"v":2}
-    ({"sort": "category"}, "sort must be one of: name"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"_limit": "0"}, "_limit must be an integer from 1 to 100"),
+        ({"_limit": "101"}, "_limit must be an integer from 1 to 100"),
+        ({"_limit": "ten"}, "_limit must be an integer from 1 to 100"),
+        ({"cursor": "not-a-cursor"}, "cursor is not valid"),
+        ({"cursor": "eyJ2IjoyfQ"}, "cursor is not valid"),  # {"v":2}
+        ({"sort": "category"}, "sort must be one of: name"),
+    ],
+)
 def test_bad_paging_values_are_400(aws, query, message):
     status, payload = invoke("list_skills", make_event("GET", "/api/skills", query=query))
     assert status == 400
@@ -176,7 +184,9 @@ def test_bad_paging_values_are_400(aws, query, message):
 
 def test_a_cursor_of_another_query_is_400(aws):
     _, first = invoke("list_skills", make_event("GET", "/api/skills", query={"_limit": "5"}))
-    status, payload = invoke("list_skills", make_event(
-        "GET", "/api/skills", query={"_limit": "5", "sort": "name", "cursor": first["nextCursor"]}))
+    status, payload = invoke(
+        "list_skills",
+        make_event("GET", "/api/skills", query={"_limit": "5", "sort": "name", "cursor": first["nextCursor"]}),
+    )
     assert status == 400
     assert "different query" in payload["message"]

@@ -84,8 +84,9 @@ def test_delete_removes_the_skill(aws):
     assert read("get_skill", "/api/skills/2", **on(2))["statusCode"] == 404
 
 
-@pytest.mark.parametrize("function,method", [("replace_skill", "PUT"), ("update_skill", "PATCH"),
-                                             ("delete_skill", "DELETE")])
+@pytest.mark.parametrize(
+    "function,method", [("replace_skill", "PUT"), ("update_skill", "PATCH"), ("delete_skill", "DELETE")]
+)
 @pytest.mark.parametrize("raw_id", ["9999", "abc", "-1"])
 def test_an_unknown_or_non_numeric_id_is_404(aws, function, method, raw_id):
     status, payload = write(function, method, f"/api/skills/{raw_id}", body=SKILL, **on(raw_id))
@@ -93,20 +94,23 @@ def test_an_unknown_or_non_numeric_id_is_404(aws, function, method, raw_id):
 
 
 # ---------------------------------------------------------------- validation
-@pytest.mark.parametrize(("body", "message"), [
-    ({**SKILL, "name": ""}, "Name is required"),
-    ({k: v for k, v in SKILL.items() if k != "name"}, "Name is required"),
-    ({**SKILL, "name": 42}, "Name must be a string"),
-    ({**SKILL, "name": "x" * 101}, "Name must be at most 100 characters"),
-    ({**SKILL, "category": "  "}, "Category is required"),
-    ({**SKILL, "category": "c" * 101}, "Category must be at most 100 characters"),
-    ({**SKILL, "proficiency": None}, "Proficiency is required"),
-    ({**SKILL, "proficiency": "Guru"}, "Proficiency must be one of: Beginner, Intermediate, Advanced, Expert"),
-    ({**SKILL, "proficiency": 3}, "Proficiency must be one of: Beginner, Intermediate, Advanced, Expert"),
-    ({**SKILL, "description": ["x"]}, "Description must be a string"),
-    ({**SKILL, "description": "d" * 1001}, "Description must be at most 1000 characters"),
-    ({**SKILL, "level": "high"}, "Unknown field(s): level"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**SKILL, "name": ""}, "Name is required"),
+        ({k: v for k, v in SKILL.items() if k != "name"}, "Name is required"),
+        ({**SKILL, "name": 42}, "Name must be a string"),
+        ({**SKILL, "name": "x" * 101}, "Name must be at most 100 characters"),
+        ({**SKILL, "category": "  "}, "Category is required"),
+        ({**SKILL, "category": "c" * 101}, "Category must be at most 100 characters"),
+        ({**SKILL, "proficiency": None}, "Proficiency is required"),
+        ({**SKILL, "proficiency": "Guru"}, "Proficiency must be one of: Beginner, Intermediate, Advanced, Expert"),
+        ({**SKILL, "proficiency": 3}, "Proficiency must be one of: Beginner, Intermediate, Advanced, Expert"),
+        ({**SKILL, "description": ["x"]}, "Description must be a string"),
+        ({**SKILL, "description": "d" * 1001}, "Description must be at most 1000 characters"),
+        ({**SKILL, "level": "high"}, "Unknown field(s): level"),
+    ],
+)
 def test_create_rejects_invalid_skills_with_a_clear_400(aws, body, message):
     status, payload = write("create_skill", "POST", "/api/skills", body=body)
     assert (status, payload["message"]) == (400, message)
@@ -193,14 +197,18 @@ def emitted(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize(("function", "method", "skill_id", "body", "metric"), [
-    ("create_skill", "POST", None, SKILL, "SkillCreated"),
-    ("replace_skill", "PUT", 5, {**SKILL, "name": "Problem Solving"}, "SkillUpdated"),
-    ("update_skill", "PATCH", 5, {"proficiency": "Beginner"}, "SkillUpdated"),
-    ("delete_skill", "DELETE", 5, None, "SkillDeleted"),
-])
+@pytest.mark.parametrize(
+    ("function", "method", "skill_id", "body", "metric"),
+    [
+        ("create_skill", "POST", None, SKILL, "SkillCreated"),
+        ("replace_skill", "PUT", 5, {**SKILL, "name": "Problem Solving"}, "SkillUpdated"),
+        ("update_skill", "PATCH", 5, {"proficiency": "Beginner"}, "SkillUpdated"),
+        ("delete_skill", "DELETE", 5, None, "SkillDeleted"),
+    ],
+)
 def test_every_write_is_audited_with_who_what_before_after_and_a_metric(
-        aws, caplog, capsys, function, method, skill_id, body, metric):
+    aws, caplog, capsys, function, method, skill_id, body, metric
+):
     level = logger.log_level
     logger.setLevel("INFO")
     try:

@@ -27,8 +27,18 @@ def created(body=None, caller=ADA) -> dict:
 
 
 def on_idea(function: str, method: str, idea_id: str, body=None, caller=ADA, **kwargs):
-    return invoke(function, event(method, f"/api/ideas/{idea_id}", resource="/api/ideas/{id}",
-                                  path_params={"id": idea_id}, body=body, caller=caller, **kwargs))
+    return invoke(
+        function,
+        event(
+            method,
+            f"/api/ideas/{idea_id}",
+            resource="/api/ideas/{id}",
+            path_params={"id": idea_id},
+            body=body,
+            caller=caller,
+            **kwargs,
+        ),
+    )
 
 
 def get(idea_id: str):
@@ -51,8 +61,7 @@ def delete(idea_id, caller=ADA):
 def test_create_answers_201_with_the_whole_idea(aws):
     # Given a signed-in user
     # When they publish an idea
-    status, body = create({"title": "Solar kettle", "description": "Boils water with sunlight",
-                           "status": "Planning"})
+    status, body = create({"title": "Solar kettle", "description": "Boils water with sunlight", "status": "Planning"})
     # Then it is 201 in the legacy envelope, with the idea as stored
     assert status == 201
     assert body["success"] is True
@@ -60,7 +69,10 @@ def test_create_answers_201_with_the_whole_idea(aws):
     idea = body["data"]
     assert set(idea) == {"id", "title", "description", "status", "userId", "createdAt", "updatedAt"}
     assert (idea["title"], idea["description"], idea["status"]) == (
-        "Solar kettle", "Boils water with sunlight", "Planning")
+        "Solar kettle",
+        "Boils water with sunlight",
+        "Planning",
+    )
     assert idea["userId"] == "u-ada"
     assert ISO.match(idea["createdAt"]) and idea["updatedAt"] == idea["createdAt"]
     # And it can be read back by id by anyone
@@ -73,26 +85,30 @@ def test_create_defaults_the_status_to_concept_and_description_to_null(aws):
     assert idea["description"] is None
 
 
-@pytest.mark.parametrize(("given", "stored"), [
-    ("concept", "Concept"), ("IN PROGRESS", "In Progress"), ("on hold", "On Hold"), ("Completed", "Completed")])
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("concept", "Concept"), ("IN PROGRESS", "In Progress"), ("on hold", "On Hold"), ("Completed", "Completed")],
+)
 def test_create_accepts_a_status_in_any_letter_case_and_stores_its_canonical_form(aws, given, stored):
     assert created({"title": "t", "status": given})["status"] == stored
 
 
-@pytest.mark.parametrize("body", [{}, {"title": ""}, {"title": "   "}, {"title": None},
-                                  {"description": "no title"}])
+@pytest.mark.parametrize("body", [{}, {"title": ""}, {"title": "   "}, {"title": None}, {"description": "no title"}])
 def test_create_without_a_title_is_400_title_is_required(aws, body):
     assert create(body) == (400, {"success": False, "message": "Title is required"})
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"title": "x" * 201}, "Title must be at most 200 characters"),
-    ({"title": 42}, "Title must be a string"),
-    ({"title": "t", "description": "d" * 5001}, "Description must be at most 5000 characters"),
-    ({"title": "t", "status": "Development"}, STATUS_RULE),
-    ({"title": "t", "status": 3}, "Status must be a string"),
-    ({"title": "t", "owner": "someone"}, "Unknown field(s): owner"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"title": "x" * 201}, "Title must be at most 200 characters"),
+        ({"title": 42}, "Title must be a string"),
+        ({"title": "t", "description": "d" * 5001}, "Description must be at most 5000 characters"),
+        ({"title": "t", "status": "Development"}, STATUS_RULE),
+        ({"title": "t", "status": 3}, "Status must be a string"),
+        ({"title": "t", "owner": "someone"}, "Unknown field(s): owner"),
+    ],
+)
 def test_create_rejects_invalid_fields_with_400(aws, body, fragment):
     status, answer = create(body)
     assert status == 400
@@ -144,8 +160,7 @@ def test_get_an_unknown_idea_is_404(aws, idea_id):
     assert get(idea_id) == (404, {"success": False, "message": "Idea not found"})
 
 
-@pytest.mark.parametrize("query", [{"sort": "title"}, {"sort": "title", "userId": "u-ada"}],
-                         ids=["feed", "one-user"])
+@pytest.mark.parametrize("query", [{"sort": "title"}, {"sort": "title", "userId": "u-ada"}], ids=["feed", "one-user"])
 def test_sort_by_title_puts_a_title_before_the_titles_it_begins(aws, query):
     # Given titles where one begins the others, followed by a space or punctuation
     for title in ("Solar kettle", "Solar", "solar!", "Solar-x", "Sol"):
@@ -192,7 +207,10 @@ def test_patch_changes_only_the_fields_sent(aws):
     after = body["data"]
     assert after["status"] == "In Progress"
     assert (after["title"], after["description"], after["createdAt"]) == (
-        "Wind sock", "Measures wind", idea["createdAt"])
+        "Wind sock",
+        "Measures wind",
+        idea["createdAt"],
+    )
     assert get(idea["id"])[1]["data"] == after
 
 
@@ -201,13 +219,16 @@ def test_patch_can_clear_the_description(aws):
     assert patch(idea["id"], {"description": None})[1]["data"]["description"] is None
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({}, "Provide at least one of: title, description, status"),
-    ({"title": ""}, "Title is required"),
-    ({"status": None}, STATUS_RULE),
-    ({"status": "Shipped"}, STATUS_RULE),
-    ({"title": "t" * 201}, "Title must be at most 200 characters"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "Provide at least one of: title, description, status"),
+        ({"title": ""}, "Title is required"),
+        ({"status": None}, STATUS_RULE),
+        ({"status": "Shipped"}, STATUS_RULE),
+        ({"title": "t" * 201}, "Title must be at most 200 characters"),
+    ],
+)
 def test_patch_with_invalid_changes_is_400_and_changes_nothing(aws, body, message):
     idea = created({"title": "Stable"})
     assert patch(idea["id"], body) == (400, {"success": False, "message": message})

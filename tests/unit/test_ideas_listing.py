@@ -43,8 +43,10 @@ def listed(query=None) -> dict:
 
 
 def create_through_the_api(owner: str, fields: dict) -> dict:
-    status, body = invoke("create_idea", event(
-        "POST", "/api/ideas", body=fields, caller={"userId": owner, "username": owner, "role": "user"}))
+    status, body = invoke(
+        "create_idea",
+        event("POST", "/api/ideas", body=fields, caller={"userId": owner, "username": owner, "role": "user"}),
+    )
     assert status == 201, body
     return body["data"]
 
@@ -80,8 +82,10 @@ def test_default_listing_is_the_newest_20_first(feed):
 COMBINATIONS = [
     {"sort": sort, "order": order, **filters}
     for sort, order, filters in itertools.product(
-        ("createdAt", "title", "status"), ("asc", "desc"),
-        ({}, {"status": "in progress"}, {"userId": "u-bob"}, {"status": "Concept", "userId": "u-ada"}))
+        ("createdAt", "title", "status"),
+        ("asc", "desc"),
+        ({}, {"status": "in progress"}, {"userId": "u-bob"}, {"status": "Concept", "userId": "u-ada"}),
+    )
 ]
 
 
@@ -132,12 +136,24 @@ def test_limit_accepts_1_to_100(feed, limit):
     assert listed({"_limit": limit})["count"] == min(int(limit), FEED_SIZE)
 
 
-@pytest.mark.parametrize("query", [
-    {"_limit": "0"}, {"_limit": "101"}, {"_limit": "-5"}, {"_limit": "ten"}, {"_limit": "2.5"},
-    {"sort": "popularity"}, {"order": "sideways"}, {"status": "Development"},
-    {"userId": "not a user id!"}, {"userId": "u" * 65},
-    {"_page": "0"}, {"_page": "x"}, {"_page": "101"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"_limit": "0"},
+        {"_limit": "101"},
+        {"_limit": "-5"},
+        {"_limit": "ten"},
+        {"_limit": "2.5"},
+        {"sort": "popularity"},
+        {"order": "sideways"},
+        {"status": "Development"},
+        {"userId": "not a user id!"},
+        {"userId": "u" * 65},
+        {"_page": "0"},
+        {"_page": "x"},
+        {"_page": "101"},
+    ],
+)
 def test_bad_listing_parameters_are_400(feed, query):
     status, body = list_ideas(query)
     assert status == 400
@@ -157,7 +173,7 @@ def test_legacy_page_walks_the_same_pages_as_the_cursor(feed):
     assert page1["data"] == first["data"]
     assert page2["data"] == second["data"]
     assert page2["nextCursor"] == second["nextCursor"]
-    assert [i["id"] for i in last["data"]] == expected_feed(feed, "createdAt", "desc")[8 * PAGE:]
+    assert [i["id"] for i in last["data"]] == expected_feed(feed, "createdAt", "desc")[8 * PAGE :]
     assert "nextCursor" not in last
     assert past_end["data"] == [] and "nextCursor" not in past_end
 
@@ -192,8 +208,14 @@ def _tampered_cursors(cursor: str) -> list[str]:
     extra_key["p"][live] = {**data["p"][live], "title": {"S": "x"}}
     return [
         cursor[:-3] + ("AAA" if not cursor.endswith("AAA") else "BBB"),
-        "not-a-cursor", "e30", _encode(swapped), _encode(missing_shard), _encode(wrong_version),
-        _encode(not_an_object), _encode(extra_key), _encode([1, 2]),
+        "not-a-cursor",
+        "e30",
+        _encode(swapped),
+        _encode(missing_shard),
+        _encode(wrong_version),
+        _encode(not_an_object),
+        _encode(extra_key),
+        _encode([1, 2]),
     ]
 
 
@@ -208,9 +230,15 @@ def test_a_tampered_cursor_is_400(feed):
         assert (status, body["success"]) == (400, False), bad
 
 
-@pytest.mark.parametrize("other", [
-    {"sort": "title"}, {"order": "asc"}, {"status": "Concept"}, {"userId": "u-ada"},
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"sort": "title"},
+        {"order": "asc"},
+        {"status": "Concept"},
+        {"userId": "u-ada"},
+    ],
+)
 def test_a_cursor_from_another_query_is_400(feed, other):
     # Given a cursor of the default listing
     cursor = listed({"_limit": str(PAGE)})["nextCursor"]
@@ -237,6 +265,7 @@ def test_ideas_created_between_pages_do_not_disturb_the_rest_of_the_walk(feed):
     with mock.patch.object(ideas, "now_iso", return_value="2026-02-01T00:00:00.000Z"):  # after every seeded idea
         late = create_through_the_api(FEED_OWNERS[0], {"title": "late arrival"})
     try:
+
         def fetch(cursor):
             body = listed({"order": "asc", "_limit": "20", "cursor": cursor or first["nextCursor"]})
             return body["data"], body.get("nextCursor")
@@ -244,5 +273,12 @@ def test_ideas_created_between_pages_do_not_disturb_the_rest_of_the_walk(feed):
         # Then the walk continues where it was, and the new idea (the newest) comes at the end
         assert [i["id"] for i in first["data"]] + walk_pages(fetch, 20) == expected + [late["id"]]
     finally:
-        invoke("delete_idea", event("DELETE", f"/api/ideas/{late['id']}", path_params={"id": late["id"]},
-                                    caller={"userId": FEED_OWNERS[0], "username": "ada", "role": "user"}))
+        invoke(
+            "delete_idea",
+            event(
+                "DELETE",
+                f"/api/ideas/{late['id']}",
+                path_params={"id": late["id"]},
+                caller={"userId": FEED_OWNERS[0], "username": "ada", "role": "user"},
+            ),
+        )

@@ -43,8 +43,16 @@ def legacy_user(username: str, password: str, prefix: bytes = b"2a") -> str:
 
 def token(**overrides) -> str:
     now = int(time.time())
-    claims = {"sub": "u-1", "username": "ada", "role": "user", "iat": now, "exp": now + 600,
-              "iss": "skills-ideas", "aud": "skills-ideas-api", **overrides}
+    claims = {
+        "sub": "u-1",
+        "username": "ada",
+        "role": "user",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "skills-ideas",
+        "aud": "skills-ideas-api",
+        **overrides,
+    }
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
@@ -64,8 +72,7 @@ def test_login_returns_a_signed_token_with_every_claim(aws):
     assert body["expiresIn"] == 86400
     # And the token is HS256 with sub, username, role, iat, exp, iss and aud
     assert jwt.get_unverified_header(body["token"])["alg"] == "HS256"
-    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"], audience="skills-ideas-api",
-                        issuer="skills-ideas")
+    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"], audience="skills-ideas-api", issuer="skills-ideas")
     assert claims["sub"] == user_id
     assert claims["username"] == "Ada"
     assert claims["role"] == "user"
@@ -165,8 +172,19 @@ def _hs512() -> str:
 
 def token_with(key, algorithm: str) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": "u-1", "username": "ada", "role": "user", "iat": now, "exp": now + 600,
-                       "iss": "skills-ideas", "aud": "skills-ideas-api"}, key, algorithm=algorithm)
+    return jwt.encode(
+        {
+            "sub": "u-1",
+            "username": "ada",
+            "role": "user",
+            "iat": now,
+            "exp": now + 600,
+            "iss": "skills-ideas",
+            "aud": "skills-ideas-api",
+        },
+        key,
+        algorithm=algorithm,
+    )
 
 
 def test_authorizer_allows_a_valid_token_for_the_whole_api_with_the_caller_in_context(aws):
@@ -174,8 +192,9 @@ def test_authorizer_allows_a_valid_token_for_the_whole_api_with_the_caller_in_co
     user_id = register("hopper")
     issued = login("hopper")[1]["token"]
     # When the authorizer checks a request to one method
-    result = authorize(bearer(issued),
-                       "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/PATCH/api/ideas/01ABC")
+    result = authorize(
+        bearer(issued), "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/PATCH/api/ideas/01ABC"
+    )
     # Then it allows the whole API (cacheable per token) and passes the caller on
     statement = result["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
@@ -206,19 +225,33 @@ def _tampered() -> str:
     return ".".join([header, forged, signature])
 
 
-@pytest.mark.parametrize("bad", [
-    token(exp=int(time.time()) - 10),
-    token(aud="someone-else"),
-    token(iss="someone-else"),
-    token(role="superuser"),
-    token(sub=None),
-    token(exp=None),
-    token_with("another-key-of-at-least-thirty-two-bytes!", "HS256"),
-    token_with(None, "none"),
-    _hs512(),
-    "not-a-jwt",
-], ids=["expired", "wrong-aud", "wrong-iss", "unknown-role", "no-sub", "no-exp", "other-key", "alg-none",
-        "hs512", "garbage"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        token(exp=int(time.time()) - 10),
+        token(aud="someone-else"),
+        token(iss="someone-else"),
+        token(role="superuser"),
+        token(sub=None),
+        token(exp=None),
+        token_with("another-key-of-at-least-thirty-two-bytes!", "HS256"),
+        token_with(None, "none"),
+        _hs512(),
+        "not-a-jwt",
+    ],
+    ids=[
+        "expired",
+        "wrong-aud",
+        "wrong-iss",
+        "unknown-role",
+        "no-sub",
+        "no-exp",
+        "other-key",
+        "alg-none",
+        "hs512",
+        "garbage",
+    ],
+)
 def test_authorizer_denies_a_bad_token_with_token_is_not_valid(bad):
     assert deny_message(authorize(bearer(bad))) == "Token is not valid"
 

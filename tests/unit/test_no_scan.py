@@ -63,8 +63,11 @@ def test_the_sample_event_of_every_handler_issues_no_scan(aws, monkeypatch, rout
 def test_typical_requests_of_every_core_endpoint_issue_no_scan(aws, monkeypatch):
     # Given a legacy user with a bcrypt hash (login upgrades it: a conditional update)
     bind_models()
-    users.put_user(users.User("7", "legacy_lu", "user", "2024-01-01T00:00:00.000Z"),
-                   bcrypt.hashpw(b"secret1", bcrypt.gensalt(4, prefix=b"2a")).decode(), legacy_id="7")
+    users.put_user(
+        users.User("7", "legacy_lu", "user", "2024-01-01T00:00:00.000Z"),
+        bcrypt.hashpw(b"secret1", bcrypt.gensalt(4, prefix=b"2a")).decode(),
+        legacy_id="7",
+    )
     served: set[str] = set()
 
     def call(function: str, *args, **kwargs) -> tuple[int, dict]:
@@ -86,36 +89,67 @@ def test_typical_requests_of_every_core_endpoint_issue_no_scan(aws, monkeypatch)
         authorize({})
         other = {"userId": "u-other", "username": "other", "role": "user"}
         call("me", "GET", "/api/me", caller=ann)
-        idea = call("create_idea", "POST", "/api/ideas", body={"title": "t", "status": "Planning"},
-                    caller=ann)[1]["data"]
+        idea = call("create_idea", "POST", "/api/ideas", body={"title": "t", "status": "Planning"}, caller=ann)[1][
+            "data"
+        ]
         theirs = call("create_idea", "POST", "/api/ideas", body={"title": "u"}, caller=other)[1]["data"]
         on_idea = {"resource": "/api/ideas/{id}", "path_params": {"id": idea["id"]}}
         on_theirs = {"resource": "/api/ideas/{id}", "path_params": {"id": theirs["id"]}}
         on_unknown = {"resource": "/api/ideas/{id}", "path_params": {"id": "01JZZZZZZZZZZZZZZZZZZZZZZZ"}}
         call("get_idea", "GET", "/api/ideas/x", **on_idea)
         call("get_idea", "GET", "/api/ideas/x", **on_unknown)
-        for query in ({}, {"sort": "title"}, {"sort": "status", "order": "desc"}, {"status": "Planning"},
-                      {"status": "Planning", "sort": "title"}, {"userId": ann["userId"]},
-                      {"userId": ann["userId"], "status": "Concept"}, {"_limit": "1", "_page": "2"}):
+        for query in (
+            {},
+            {"sort": "title"},
+            {"sort": "status", "order": "desc"},
+            {"status": "Planning"},
+            {"status": "Planning", "sort": "title"},
+            {"userId": ann["userId"]},
+            {"userId": ann["userId"], "status": "Concept"},
+            {"_limit": "1", "_page": "2"},
+        ):
             body = call("list_ideas", "GET", "/api/ideas", query=query)[1]
             assert body["success"] is True, (query, body)
             if body.get("nextCursor"):
                 call("list_ideas", "GET", "/api/ideas", query={**query, "cursor": body["nextCursor"]})
         call("replace_idea", "PUT", "/api/ideas/x", body={"title": "t2"}, caller=ann, **on_idea)
         call("update_idea", "PATCH", "/api/ideas/x", body={"status": "Completed"}, caller=ann, **on_idea)
-        for function, method, body in (("replace_idea", "PUT", {"title": "x"}),
-                                       ("update_idea", "PATCH", {"title": "x"}), ("delete_idea", "DELETE", None)):
+        for function, method, body in (
+            ("replace_idea", "PUT", {"title": "x"}),
+            ("update_idea", "PATCH", {"title": "x"}),
+            ("delete_idea", "DELETE", None),
+        ):
             assert call(function, method, "/api/ideas/x", body=body, caller=ann, **on_theirs)[0] == 403
             assert call(function, method, "/api/ideas/x", body=body, caller=ann, **on_unknown)[0] == 404
         call("delete_idea", "DELETE", "/api/ideas/x", caller=ann, **on_idea)
         call("list_skills", "GET", "/api/skills", query={"category": "data", "sort": "name", "q": "sql"})
         call("get_skill", "GET", "/api/skills/3", resource="/api/skills/{id}", path_params={"id": "3"})
-        call("list_skills_by_category", "GET", "/api/skills/category/Database",
-             resource="/api/skills/category/{category}", path_params={"category": "Database"})
+        call(
+            "list_skills_by_category",
+            "GET",
+            "/api/skills/category/Database",
+            resource="/api/skills/category/{category}",
+            path_params={"category": "Database"},
+        )
 
     # Then every core endpoint was exercised, the table was used, and never with a Scan
-    core = {"api_index", "health", "register", "login", "me", "list_skills", "get_skill", "list_skills_by_category",
-            "list_ideas", "get_idea", "create_idea", "replace_idea", "update_idea", "delete_idea", AUTHORIZER_FUNCTION}
+    core = {
+        "api_index",
+        "health",
+        "register",
+        "login",
+        "me",
+        "list_skills",
+        "get_skill",
+        "list_skills_by_category",
+        "list_ideas",
+        "get_idea",
+        "create_idea",
+        "replace_idea",
+        "update_idea",
+        "delete_idea",
+        AUTHORIZER_FUNCTION,
+    }
     assert core <= set(functions()) and served == core
     operations = dynamodb_operations(calls)
     assert "Scan" not in operations
@@ -128,12 +162,17 @@ SCAN_PATTERNS = re.compile(r"""\.scan\s*\(|\bscan\s*\(|["']Scan["']|\bScan\b\s*\
 
 def test_no_code_that_ships_to_lambda_mentions_a_scan():
     # Given every Python file of the functions and of our own layers (not vendored packages)
-    sources = sorted(path for path in [*(REPO / "functions").rglob("*.py"), *(REPO / "layers").rglob("*.py")]
-                     if "dependencies" not in path.relative_to(REPO).parts)
+    sources = sorted(
+        path
+        for path in [*(REPO / "functions").rglob("*.py"), *(REPO / "layers").rglob("*.py")]
+        if "dependencies" not in path.relative_to(REPO).parts
+    )
     assert len(sources) > 10
     # Then none of them calls scan() or names the Scan operation
-    offenders = [f"{path.relative_to(REPO)}:{number}: {line.strip()}"
-                 for path in sources
-                 for number, line in enumerate(path.read_text().splitlines(), 1)
-                 if SCAN_PATTERNS.search(line)]
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if SCAN_PATTERNS.search(line)
+    ]
     assert offenders == []

@@ -41,13 +41,17 @@ def test_register_creates_a_user_with_the_legacy_201_shape(aws):
     assert PASSWORD not in str(user)
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"username": "ada"},
-    {"password": PASSWORD},
-    {"username": "", "password": PASSWORD},
-    {"username": "ada_l", "password": ""},
-], ids=["nothing", "no-password", "no-username", "empty-username", "empty-password"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "ada"},
+        {"password": PASSWORD},
+        {"username": "", "password": PASSWORD},
+        {"username": "ada_l", "password": ""},
+    ],
+    ids=["nothing", "no-password", "no-username", "empty-username", "empty-password"],
+)
 def test_register_without_username_or_password_is_400_with_the_legacy_message(aws, body):
     # Given a request missing a credential
     # When it is sent
@@ -111,7 +115,10 @@ def test_register_with_a_body_that_is_not_a_json_object_is_400(aws, raw):
     assert status == 400
     assert body["success"] is False
     assert body["message"] in (
-        "Request body must be valid JSON", "Request body must be a JSON object", "Username and password are required")
+        "Request body must be valid JSON",
+        "Request body must be a JSON object",
+        "Username and password are required",
+    )
 
 
 def test_register_with_non_string_credentials_is_400(aws):
@@ -129,8 +136,9 @@ def test_register_accepts_a_base64_encoded_body(aws):
 
 
 def test_register_with_an_invalid_base64_body_is_400(aws):
-    status, body = register(raw_body="%%%not-base64%%%", base64_body=False,
-                            headers={"Content-Type": "application/octet-stream"})
+    status, body = register(
+        raw_body="%%%not-base64%%%", base64_body=False, headers={"Content-Type": "application/octet-stream"}
+    )
     assert status == 400
     evt = event("POST", "/api/register", raw_body="x")
     evt["body"], evt["isBase64Encoded"] = "/w==", True  # valid base64 of a non-UTF-8 byte
@@ -196,11 +204,16 @@ def transaction_in_flight(monkeypatch):
                 state["pending"] -= 1
                 if state["rival"]:
                     register({"username": state["rival"], "password": PASSWORD})
-                raise ClientError({
-                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                    "CancellationReasons": [{"Code": "None"},
-                                            {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}],
-                }, operation_name)
+                raise ClientError(
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                        "CancellationReasons": [
+                            {"Code": "None"},
+                            {"Code": "TransactionConflict", "Message": "Transaction is ongoing"},
+                        ],
+                    },
+                    operation_name,
+                )
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", conflicting)

@@ -12,22 +12,62 @@ from tests.support import DEFAULT_CATALOGUE, event, invoke
 #: The legacy service's catalogue exactly as it shipped (../shared/legacy/skills.json); its
 #: clients rely on ids 1-8 keeping these values.
 LEGACY = [
-    {"id": 1, "name": "JavaScript", "category": "Programming Language", "proficiency": "Expert",
-     "description": "Modern JavaScript including ES6+ features"},
-    {"id": 2, "name": "Node.js", "category": "Runtime Environment", "proficiency": "Intermediate",
-     "description": "Server-side JavaScript development"},
-    {"id": 3, "name": "React", "category": "Frontend Framework", "proficiency": "Advanced",
-     "description": "Building interactive user interfaces"},
-    {"id": 4, "name": "Express.js", "category": "Backend Framework", "proficiency": "Intermediate",
-     "description": "Web application framework for Node.js"},
-    {"id": 5, "name": "Problem Solving", "category": "Soft Skill", "proficiency": "Expert",
-     "description": "Analytical thinking and solution development"},
-    {"id": 6, "name": "MongoDB", "category": "Database", "proficiency": "Intermediate",
-     "description": "NoSQL database for modern applications"},
-    {"id": 7, "name": "Git", "category": "Version Control", "proficiency": "Advanced",
-     "description": "Distributed version control system"},
-    {"id": 8, "name": "RESTful APIs", "category": "Web Development", "proficiency": "Advanced",
-     "description": "Designing and implementing REST APIs"},
+    {
+        "id": 1,
+        "name": "JavaScript",
+        "category": "Programming Language",
+        "proficiency": "Expert",
+        "description": "Modern JavaScript including ES6+ features",
+    },
+    {
+        "id": 2,
+        "name": "Node.js",
+        "category": "Runtime Environment",
+        "proficiency": "Intermediate",
+        "description": "Server-side JavaScript development",
+    },
+    {
+        "id": 3,
+        "name": "React",
+        "category": "Frontend Framework",
+        "proficiency": "Advanced",
+        "description": "Building interactive user interfaces",
+    },
+    {
+        "id": 4,
+        "name": "Express.js",
+        "category": "Backend Framework",
+        "proficiency": "Intermediate",
+        "description": "Web application framework for Node.js",
+    },
+    {
+        "id": 5,
+        "name": "Problem Solving",
+        "category": "Soft Skill",
+        "proficiency": "Expert",
+        "description": "Analytical thinking and solution development",
+    },
+    {
+        "id": 6,
+        "name": "MongoDB",
+        "category": "Database",
+        "proficiency": "Intermediate",
+        "description": "NoSQL database for modern applications",
+    },
+    {
+        "id": 7,
+        "name": "Git",
+        "category": "Version Control",
+        "proficiency": "Advanced",
+        "description": "Distributed version control system",
+    },
+    {
+        "id": 8,
+        "name": "RESTful APIs",
+        "category": "Web Development",
+        "proficiency": "Advanced",
+        "description": "Designing and implementing REST APIs",
+    },
 ]
 SHIPPED = json.loads(DEFAULT_CATALOGUE.read_text())["skills"]
 
@@ -41,14 +81,21 @@ def skills(query: dict[str, str] | None = None) -> list[dict]:
 
 
 def by_category(category: str) -> tuple[int, dict]:
-    return invoke("list_skills_by_category", event(
-        "GET", f"/api/skills/category/{category}", resource="/api/skills/category/{category}",
-        path_params={"category": category}))
+    return invoke(
+        "list_skills_by_category",
+        event(
+            "GET",
+            f"/api/skills/category/{category}",
+            resource="/api/skills/category/{category}",
+            path_params={"category": category},
+        ),
+    )
 
 
 def get_skill(raw_id: str) -> tuple[int, dict]:
-    return invoke("get_skill", event("GET", f"/api/skills/{raw_id}", resource="/api/skills/{id}",
-                                     path_params={"id": raw_id}))
+    return invoke(
+        "get_skill", event("GET", f"/api/skills/{raw_id}", resource="/api/skills/{id}", path_params={"id": raw_id})
+    )
 
 
 def test_the_shipped_catalogue_keeps_the_legacy_skills_unchanged_and_grows_to_a_few_dozen():
@@ -100,17 +147,19 @@ def test_sort_by_name_is_alphabetical_ignoring_case(aws):
 
 def test_filters_combine_with_sort(aws):
     result = skills({"category": "framework", "proficiency": "advanced", "sort": "name"})
-    expected = sorted((s for s in SHIPPED
-                       if "framework" in s["category"].lower() and s["proficiency"] == "Advanced"),
-                      key=lambda s: s["name"].lower())
+    expected = sorted(
+        (s for s in SHIPPED if "framework" in s["category"].lower() and s["proficiency"] == "Advanced"),
+        key=lambda s: s["name"].lower(),
+    )
     assert result == expected
 
 
 @pytest.mark.parametrize("needle", ["script", "JAVASCRIPT", "version control"])
 def test_q_searches_name_and_description_case_insensitively(aws, needle):
     result = skills({"q": needle})
-    assert result == [s for s in SHIPPED
-                      if needle.lower() in s["name"].lower() or needle.lower() in s["description"].lower()]
+    assert result == [
+        s for s in SHIPPED if needle.lower() in s["name"].lower() or needle.lower() in s["description"].lower()
+    ]
     assert result
 
 

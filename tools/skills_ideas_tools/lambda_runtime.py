@@ -41,9 +41,7 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self._deadline = time.monotonic() + self.timeout_seconds
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
-        )
+        self.invoked_function_arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self.log_stream_name = "local"
 

@@ -108,14 +108,21 @@ def read_database(path: str | Path) -> LegacyData:
                 "ideas(id, title, description, status, userId, createdAt))"
             )
         absent = tuple(
-            f"{table}.{name}" for table, names in OPTIONAL_COLUMNS.items() for name in names
+            f"{table}.{name}"
+            for table, names in OPTIONAL_COLUMNS.items()
+            for name in names
             if name not in columns[table]
         )
-        users = tuple(LegacyUser(*row) for row in _select(connection, "users", ("id", "username", "password",
-                                                                               "createdAt"), columns["users"]))
-        ideas = tuple(LegacyIdea(*row) for row in _select(connection, "ideas", ("id", "title", "description",
-                                                                               "status", "userId", "createdAt"),
-                                                          columns["ideas"]))
+        users = tuple(
+            LegacyUser(*row)
+            for row in _select(connection, "users", ("id", "username", "password", "createdAt"), columns["users"])
+        )
+        ideas = tuple(
+            LegacyIdea(*row)
+            for row in _select(
+                connection, "ideas", ("id", "title", "description", "status", "userId", "createdAt"), columns["ideas"]
+            )
+        )
     except sqlite3.DatabaseError as error:
         raise LegacyInputError(f"{file}: cannot read as SQLite: {error}") from None
     finally:
@@ -134,6 +141,7 @@ def _select(connection: sqlite3.Connection, table: str, wanted: tuple[str, ...],
 
 
 # ---------------------------------------------------------------------------- skills file
+
 
 @dataclass(frozen=True)
 class SkillsFile:
@@ -159,8 +167,10 @@ def read_skills(path: str | Path) -> SkillsFile:
     next_id = None
     if isinstance(data, dict):
         if data.get("schemaVersion", 1) != 1 or not isinstance(data.get("skills"), list):
-            raise LegacyInputError(f"{file}: expected a list of skills or a catalogue document "
-                                   '{"schemaVersion": 1, "nextId": N, "skills": [...]}')
+            raise LegacyInputError(
+                f"{file}: expected a list of skills or a catalogue document "
+                '{"schemaVersion": 1, "nextId": N, "skills": [...]}'
+            )
         raw_next = data.get("nextId")
         if raw_next is not None and (not isinstance(raw_next, int) or isinstance(raw_next, bool) or raw_next < 1):
             raise LegacyInputError(f"{file}: nextId must be a positive integer")
@@ -198,15 +208,17 @@ def validate_skills(skills: list[Any]) -> list[str]:
             if not isinstance(value, str) or not value.strip():
                 problems.append(f"{where}: {name} is required (a non-empty string)")
         if skill.get("proficiency") not in PROFICIENCIES:
-            problems.append(f"{where}: proficiency must be one of {', '.join(PROFICIENCIES)}, "
-                            f"got {skill.get('proficiency')!r}")
+            problems.append(
+                f"{where}: proficiency must be one of {', '.join(PROFICIENCIES)}, got {skill.get('proficiency')!r}"
+            )
         if "description" in skill and skill["description"] is not None and not isinstance(skill["description"], str):
             problems.append(f"{where}: description must be a string")
         skill_name = skill.get("name")
         if isinstance(skill_name, str) and skill_name.strip():
             lower = skill_name.strip().lower()
             if lower in names:
-                problems.append(f"{where}: name {skill_name!r} is not unique (case-insensitively; also skill "
-                                f"#{names[lower] + 1})")
+                problems.append(
+                    f"{where}: name {skill_name!r} is not unique (case-insensitively; also skill #{names[lower] + 1})"
+                )
             names.setdefault(lower, position)
     return problems

@@ -146,8 +146,13 @@ class LocalServices:
         import boto3
 
         endpoint = self.dynamodb_endpoint if service == "dynamodb" else self.s3_endpoint
-        return boto3.client(service, endpoint_url=endpoint, region_name=self.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def snapshot_catalogue(self) -> Path:
         """Copy the catalogue object into the state dir (moto's S3 forgets it on exit)."""
@@ -167,12 +172,14 @@ class LocalServices:
         os.replace(tmp, self.state_dir / SERVICES_FILE)
 
     def describe(self) -> dict:
-        values = {f.name: getattr(self, f.name) for f in fields(self)
-                  if not f.name.startswith("_") and f.name != "reused"}
+        values = {
+            f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_") and f.name != "reused"
+        }
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
 
 
 # ------------------------------------------------------------------------- running services file
+
 
 def _pid_alive(pid: int | None) -> bool:
     if not pid:
@@ -200,8 +207,21 @@ def running_services(state_dir: Path) -> LocalServices | None:
         return None
     if not answers(data["dynamodb_endpoint"]):
         return None
-    fields = {k: data[k] for k in ("engine", "dynamodb_endpoint", "s3_endpoint", "region", "table_name",
-                                   "bucket", "catalogue_key", "owner_pid", "dynamodb_pid") if k in data}
+    fields = {
+        k: data[k]
+        for k in (
+            "engine",
+            "dynamodb_endpoint",
+            "s3_endpoint",
+            "region",
+            "table_name",
+            "bucket",
+            "catalogue_key",
+            "owner_pid",
+            "dynamodb_pid",
+        )
+        if k in data
+    }
     return LocalServices(state_dir=state_dir, reused=True, **fields)
 
 
@@ -226,13 +246,13 @@ def _stop_orphaned_dynamodb(state_dir: Path) -> None:
 
 # ------------------------------------------------------------------------------------- set-up
 
+
 def _create_table(services: LocalServices) -> None:
     client = services.client("dynamodb")
     if services.table_name in client.list_tables()["TableNames"]:
         return
     client.create_table(**create_table_kwargs(services.table_name))
-    client.get_waiter("table_exists").wait(TableName=services.table_name,
-                                           WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.get_waiter("table_exists").wait(TableName=services.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
 def _load_catalogue(services: LocalServices, catalogue_path: Path | None) -> str:
@@ -249,8 +269,7 @@ def _load_catalogue(services: LocalServices, catalogue_path: Path | None) -> str
     s3 = services.client("s3")
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=services.bucket)
-    s3.put_object(Bucket=services.bucket, Key=services.catalogue_key, Body=body,
-                  ContentType="application/json")
+    s3.put_object(Bucket=services.bucket, Key=services.catalogue_key, Body=body, ContentType="application/json")
     return origin
 
 
@@ -271,8 +290,12 @@ def _exported(env: Mapping[str, str]) -> Iterator[None]:
 def add_stack_arguments(parser: Any) -> None:
     """The options every command that works on the local state shares."""
     parser.add_argument("--state-dir", help="local state (default: $LOCAL_STATE_DIR or .local/)")
-    parser.add_argument("--engine", choices=("auto", "java", "moto"), default="auto",
-                        help="DynamoDB: DynamoDB Local (java), moto in memory, or auto (java, else moto)")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "java", "moto"),
+        default="auto",
+        help="DynamoDB: DynamoDB Local (java), moto in memory, or auto (java, else moto)",
+    )
 
 
 def _say(message: str) -> None:
@@ -324,8 +347,10 @@ def local_stack(
             except DynamoDBLocalUnavailable as exc:
                 if engine == "java":
                     raise LocalEnvError(f"DynamoDB Local is required but unavailable: {exc}") from exc
-                _say(f"DynamoDB Local unavailable ({exc}).\n"
-                     "Falling back to moto IN MEMORY: table data will NOT survive a restart.")
+                _say(
+                    f"DynamoDB Local unavailable ({exc}).\n"
+                    "Falling back to moto IN MEMORY: table data will NOT survive a restart."
+                )
         services = LocalServices(
             state_dir=state,
             engine="dynamodb-local" if dynamodb else "moto",

@@ -85,8 +85,12 @@ class TableCounts:
     kept_newer: int = 0
 
     def as_json(self) -> dict[str, int]:
-        return {"read": self.read, "written": self.written, "alreadyPresent": self.already_present,
-                "keptChangedSinceMigration": self.kept_newer}
+        return {
+            "read": self.read,
+            "written": self.written,
+            "alreadyPresent": self.already_present,
+            "keptChangedSinceMigration": self.kept_newer,
+        }
 
 
 @dataclass
@@ -126,8 +130,7 @@ class Report:
             "skills": self.skills,
             "orphanOwner": ORPHAN_OWNER_ID,
             "orphanIdeas": self.orphans,
-            "usernameDecisions": [d.as_json() for d in self.decisions
-                                  if d.table == "users" and "loginAs" in d.details],
+            "usernameDecisions": [d.as_json() for d in self.decisions if d.table == "users" and "loginAs" in d.details],
             "decisions": [d.as_json() for d in self.decisions],
             "notes": self.notes,
         }
@@ -135,9 +138,10 @@ class Report:
 
 # ------------------------------------------------------------------------- DynamoDB batches
 
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _key_id(key: dict[str, dict[str, Any]]) -> tuple[str, str]:
@@ -145,7 +149,7 @@ def _key_id(key: dict[str, dict[str, Any]]) -> tuple[str, str]:
 
 
 def _backoff(attempt: int) -> float:
-    return min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt)
+    return min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
 
 
 class BatchIO:
@@ -188,14 +192,17 @@ class BatchIO:
 
     def _pause(self, attempt: int, operation: str) -> int:
         if attempt + 1 >= MAX_ATTEMPTS:
-            raise MigrationError(f"{operation}: items still unprocessed after {MAX_ATTEMPTS} attempts "
-                                 "(the table is throttling); run the same command again to resume")
+            raise MigrationError(
+                f"{operation}: items still unprocessed after {MAX_ATTEMPTS} attempts "
+                "(the table is throttling); run the same command again to resume"
+            )
         self.report.retries += 1
         self.options.sleep(_backoff(attempt))
         return attempt + 1
 
 
 # ------------------------------------------------------------------------- reconciling
+
 
 def _is_bcrypt(item: dict | None) -> bool:
     value = (item or {}).get("passwordHash", {}).get("S")
@@ -221,13 +228,20 @@ def _reconcile(planned: migration_plan.PlannedItem, current: dict | None) -> tup
     return "write", item
 
 
-def _write_records(records: list[migration_plan.Record], counts: TableCounts, io: BatchIO, options: Options,
-                   label: str, unit: str) -> None:
+def _write_records(
+    records: list[migration_plan.Record], counts: TableCounts, io: BatchIO, options: Options, label: str, unit: str
+) -> None:
     from tqdm import tqdm
 
     counts.read += sum(1 for r in records if r.legacy_id != ORPHAN_OWNER_ID)
-    with tqdm(total=len(records), desc=f"{label:<6}", unit=f" {unit}", file=sys.stderr,
-              disable=not options.progress, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=len(records),
+        desc=f"{label:<6}",
+        unit=f" {unit}",
+        file=sys.stderr,
+        disable=not options.progress,
+        dynamic_ncols=True,
+    ) as bar:
         for chunk in _chunks(records, READ_BATCH // 2):
             planned = [p for record in chunk for p in record.items]
             current = io.get([p.key for p in planned])
@@ -240,8 +254,9 @@ def _write_records(records: list[migration_plan.Record], counts: TableCounts, io
                     states.append(state)
                     if item is not None:
                         writes.append(item)
-                outcome[record.legacy_id] = ("written" if "write" in states else
-                                             "kept" if "kept" in states else "present")
+                outcome[record.legacy_id] = (
+                    "written" if "write" in states else "kept" if "kept" in states else "present"
+                )
             if not options.dry_run:
                 io.put(writes)
             for record in chunk:
@@ -281,6 +296,7 @@ def _foreign_claims(io: BatchIO, data: LegacyData, options: Options, migrated_at
 
 # ------------------------------------------------------------------------- skills catalogue
 
+
 def _merge_catalogue(current: dict[str, Any], skills: SkillsFile, mode: str) -> dict[str, Any]:
     if mode == "replace":
         merged = {s["id"]: s for s in skills.skills}
@@ -293,8 +309,11 @@ def _merge_catalogue(current: dict[str, Any], skills: SkillsFile, mode: str) -> 
     ordered = [merged[i] for i in sorted(merged)]
     problems = [p for p in _name_problems(ordered)]
     if problems:
-        raise LegacyInputError(f"{skills.path}: merging into the catalogue would break unique names: "
-                               + "; ".join(problems) + " (use --skills-mode replace, or fix the file)")
+        raise LegacyInputError(
+            f"{skills.path}: merging into the catalogue would break unique names: "
+            + "; ".join(problems)
+            + " (use --skills-mode replace, or fix the file)"
+        )
     next_id = max(floor, skills.next_id or 1, max(merged, default=0) + 1)
     return {"schemaVersion": 1, "nextId": next_id, "skills": ordered}
 
@@ -354,8 +373,14 @@ def _write_skills(target: Target, prepared: tuple[dict, dict, dict[str, Any]], o
 
     skills = options.skills
     assert skills is not None
-    config = CatalogueConfig(bucket=target.bucket, key=target.catalogue_key, ttl_seconds=0, region="",
-                             endpoint_url=None, distribution_id=target.distribution_id)
+    config = CatalogueConfig(
+        bucket=target.bucket,
+        key=target.catalogue_key,
+        ttl_seconds=0,
+        region="",
+        endpoint_url=None,
+        distribution_id=target.distribution_id,
+    )
     store = CatalogueStore(config, _client=target.s3)
 
     def change(version: Catalogue) -> tuple[list[dict[str, Any]], int, None, None]:
@@ -371,6 +396,7 @@ def _write_skills(target: Target, prepared: tuple[dict, dict, dict[str, Any]], o
 
 # ------------------------------------------------------------------------- the migration
 
+
 def migrate(data: LegacyData, target: Target, options: Options) -> Report:
     """Migrate ``data`` into ``target``; the report says what was read, written, found
     already present, and every decision. Raises MigrationError (and KeyboardInterrupt) with
@@ -379,8 +405,9 @@ def migrate(data: LegacyData, target: Target, options: Options) -> Report:
         migrated_at, source = options.migrated_at, "--migrated-at"
     else:
         migrated_at, source = migration_plan.iso(data.modified_at), "modification time of the legacy file"
-    report = Report(str(data.path), target.description, options.dry_run, migrated_at, source,
-                    migration_plan.iso(datetime.now(UTC)))
+    report = Report(
+        str(data.path), target.description, options.dry_run, migrated_at, source, migration_plan.iso(datetime.now(UTC))
+    )
     for column in data.missing_columns:
         report.notes.append(f"column {column} does not exist in the legacy database: read as NULL")
     try:
@@ -402,6 +429,7 @@ def migrate(data: LegacyData, target: Target, options: Options) -> Report:
 
 # ------------------------------------------------------------------------- targets
 
+
 @contextlib.contextmanager
 def local_target(args: argparse.Namespace) -> Iterator[Target]:
     """The store of ``make dev``: a running ``serve`` on the state dir is reused, else
@@ -414,8 +442,15 @@ def local_target(args: argparse.Namespace) -> Iterator[Target]:
                 "first and migrate into the running server."
             )
         where = f"local state {services.state_dir} ({services.engine}{', running server' if services.reused else ''})"
-        yield Target(services.client("dynamodb"), services.table_name, services.client("s3"), services.bucket,
-                     services.catalogue_key, where, services.snapshot_catalogue)
+        yield Target(
+            services.client("dynamodb"),
+            services.table_name,
+            services.client("s3"),
+            services.bucket,
+            services.catalogue_key,
+            where,
+            services.snapshot_catalogue,
+        )
 
 
 @contextlib.contextmanager
@@ -435,29 +470,50 @@ def stage_target(args: argparse.Namespace) -> Iterator[Target]:
     if not table or not bucket:
         raise MigrationError(missing_outputs(stage, [OUTPUT_TABLE, OUTPUT_BUCKET], "--table/--bucket"))
     key = outputs.get(OUTPUT_CATALOGUE_KEY) or DEFAULT_CATALOGUE_KEY
-    yield Target(session.client("dynamodb", config=config), table, session.client("s3", config=config), bucket,
-                 key, f"stage {args.stage} (stack {stack}, table {table}, bucket {bucket}, {region})",
-                 distribution_id=outputs.get(OUTPUT_DISTRIBUTION))
+    yield Target(
+        session.client("dynamodb", config=config),
+        table,
+        session.client("s3", config=config),
+        bucket,
+        key,
+        f"stage {args.stage} (stack {stack}, table {table}, bucket {bucket}, {region})",
+        distribution_id=outputs.get(OUTPUT_DISTRIBUTION),
+    )
 
 
 # ------------------------------------------------------------------------- command line
 
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "migrate", help="move the legacy SQLite database (and skills file) in; idempotent and resumable",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "migrate",
+        help="move the legacy SQLite database (and skills file) in; idempotent and resumable",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("database", help="the legacy SQLite file")
     parser.add_argument("--skills", help="the legacy skills.json (or a catalogue document) to bring in too")
-    parser.add_argument("--skills-mode", choices=("merge", "replace"), default="merge",
-                        help="merge by id into the catalogue (default) or replace it")
+    parser.add_argument(
+        "--skills-mode",
+        choices=("merge", "replace"),
+        default="merge",
+        help="merge by id into the catalogue (default) or replace it",
+    )
     parser.add_argument("--dry-run", action="store_true", help="read, validate and report; write nothing")
-    parser.add_argument("--status-map", metavar="FILE_OR_JSON",
-                        help='overrides of the status table, e.g. \'{"Development": "Planning", "*": "Concept"}\'')
-    parser.add_argument("--migrated-at", metavar="ISO8601",
-                        help="the time given to records without createdAt (default: the legacy file's "
-                             "modification time, so every run gives the same value)")
-    parser.add_argument("--report", metavar="PATH",
-                        help="where to write the JSON report (default: <database>.migration-report.json)")
+    parser.add_argument(
+        "--status-map",
+        metavar="FILE_OR_JSON",
+        help='overrides of the status table, e.g. \'{"Development": "Planning", "*": "Concept"}\'',
+    )
+    parser.add_argument(
+        "--migrated-at",
+        metavar="ISO8601",
+        help="the time given to records without createdAt (default: the legacy file's "
+        "modification time, so every run gives the same value)",
+    )
+    parser.add_argument(
+        "--report", metavar="PATH", help="where to write the JSON report (default: <database>.migration-report.json)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_stage_arguments(parser, "migrate", bucket=True)
     local = parser.add_argument_group("local state")
@@ -539,12 +595,16 @@ def summary(report: Report, path: Path) -> str:
     ]
     verb = "to write" if report.dry_run else "written"
     for name, counts in (("users", report.users), ("ideas", report.ideas)):
-        lines.append(f"  {name}: {counts.read} read, {counts.written} {verb}, {counts.already_present} already "
-                     f"present, {counts.kept_newer} kept (changed since migration)")
+        lines.append(
+            f"  {name}: {counts.read} read, {counts.written} {verb}, {counts.already_present} already "
+            f"present, {counts.kept_newer} kept (changed since migration)"
+        )
     if report.skills is not None:
         s = report.skills
-        lines.append(f"  skills ({s['mode']}): {len(s['added'])} added, {len(s['changed'])} changed, "
-                     f"{len(s['removed'])} removed, {s['unchanged']} unchanged, nextId {s['nextId']}")
+        lines.append(
+            f"  skills ({s['mode']}): {len(s['added'])} added, {len(s['changed'])} changed, "
+            f"{len(s['removed'])} removed, {s['unchanged']} unchanged, nextId {s['nextId']}"
+        )
     names = [d for d in report.decisions if d.table == "users" and "loginAs" in d.details]
     if names:
         lines.append("  users whose login needed a decision:")

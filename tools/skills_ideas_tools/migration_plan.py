@@ -55,8 +55,13 @@ class Decision:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"table": self.table, "legacyId": self.legacy_id, "rule": self.rule,
-                "decision": self.decision, **self.details}
+        return {
+            "table": self.table,
+            "legacyId": self.legacy_id,
+            "rule": self.rule,
+            "decision": self.decision,
+            **self.details,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Plan:
 
 # ------------------------------------------------------------------------------ options
 
+
 def load_status_map(value: str | None) -> dict[str, str]:
     """The default map with the operator's overrides: ``value`` is a JSON object, inline or
     in a file, of legacy status -> today's status (``"*"`` for every unlisted value)."""
@@ -110,8 +116,9 @@ def load_status_map(value: str | None) -> dict[str, str]:
     for raw, target in overrides.items():
         canonical = _canonical_status(target)
         if canonical is None:
-            raise LegacyInputError(f"--status-map: {raw!r} maps to {target!r}, which is not one of "
-                                   f"{', '.join(ideas.STATUSES)}")
+            raise LegacyInputError(
+                f"--status-map: {raw!r} maps to {target!r}, which is not one of {', '.join(ideas.STATUSES)}"
+            )
         mapping[raw.strip().lower()] = canonical
     return mapping
 
@@ -165,6 +172,7 @@ def _as_text(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ usernames
+
 
 def login_usable(name: str) -> bool:
     """Can the login handler find this exact name? (It validates no format.)"""
@@ -228,13 +236,12 @@ def _holder_of(name: str, plan: Mapping[int, tuple[str, str | None]], taken: Map
 
 # ------------------------------------------------------------------------------ the plan
 
-def build(data: LegacyData, *, status_map: Mapping[str, str], migrated_at: str,
-          taken: Mapping[str, str]) -> Plan:
+
+def build(data: LegacyData, *, status_map: Mapping[str, str], migrated_at: str, taken: Mapping[str, str]) -> Plan:
     """Every item the migration writes, and every decision it took."""
     decisions: list[Decision] = []
     logins = plan_usernames(data.users, taken)
-    user_records = [_user_record(user, logins[user.id], migrated_at, logins, taken, decisions)
-                    for user in data.users]
+    user_records = [_user_record(user, logins[user.id], migrated_at, logins, taken, decisions) for user in data.users]
     user_ids = {user.id for user in data.users}
     idea_records: list[Record] = []
     orphans: list[str] = []
@@ -247,76 +254,126 @@ def build(data: LegacyData, *, status_map: Mapping[str, str], migrated_at: str,
         orphan_owner = User(ORPHAN_OWNER_ID, ORPHAN_OWNER_ID, "user", migrated_at)
         profile, _ = users.user_items(orphan_owner, None)  # no claim, no password: nobody logs in
         user_records.append(Record("users", ORPHAN_OWNER_ID, (PlannedItem("profile", profile.serialize()),)))
-    return Plan(user_records, idea_records, decisions,
-                {str(uid): name for uid, (name, _) in logins.items()}, orphans)
+    return Plan(user_records, idea_records, decisions, {str(uid): name for uid, (name, _) in logins.items()}, orphans)
 
 
-def _user_record(user: LegacyUser, login: tuple[str, str | None], migrated_at: str,
-                 logins: Mapping[int, tuple[str, str | None]], taken: Mapping[str, str],
-                 decisions: list[Decision]) -> Record:
+def _user_record(
+    user: LegacyUser,
+    login: tuple[str, str | None],
+    migrated_at: str,
+    logins: Mapping[int, tuple[str, str | None]],
+    taken: Mapping[str, str],
+    decisions: list[Decision],
+) -> Record:
     legacy_id = str(user.id)
     legacy_name = _as_text(user.username)
     name, reason = login
     if reason == "username-unusable":
-        decisions.append(Decision("users", legacy_id, reason,
-                                  f"the legacy name cannot be used to log in (empty or over {LOGIN_NAME_MAX} "
-                                  f"characters): logs in as {name!r}",
-                                  {"legacyUsername": legacy_name, "loginAs": name}))
+        decisions.append(
+            Decision(
+                "users",
+                legacy_id,
+                reason,
+                f"the legacy name cannot be used to log in (empty or over {LOGIN_NAME_MAX} "
+                f"characters): logs in as {name!r}",
+                {"legacyUsername": legacy_name, "loginAs": name},
+            )
+        )
     elif reason is not None:
-        decisions.append(Decision("users", legacy_id, reason,
-                                  f"{legacy_name!r} is held case-insensitively by "
-                                  f"{_holder_of(legacy_name, logins, taken)}: logs in as {name!r}",
-                                  {"legacyUsername": legacy_name, "loginAs": name}))
+        decisions.append(
+            Decision(
+                "users",
+                legacy_id,
+                reason,
+                f"{legacy_name!r} is held case-insensitively by "
+                f"{_holder_of(legacy_name, logins, taken)}: logs in as {name!r}",
+                {"legacyUsername": legacy_name, "loginAs": name},
+            )
+        )
     elif not USERNAME_RE.match(name):
-        decisions.append(Decision("users", legacy_id, "username-invalid-kept",
-                                  "rejected by today's registration rules but unique: kept, logs in with "
-                                  "its exact legacy name (login checks no format)",
-                                  {"legacyUsername": legacy_name, "loginAs": name}))
+        decisions.append(
+            Decision(
+                "users",
+                legacy_id,
+                "username-invalid-kept",
+                "rejected by today's registration rules but unique: kept, logs in with "
+                "its exact legacy name (login checks no format)",
+                {"legacyUsername": legacy_name, "loginAs": name},
+            )
+        )
     password = _as_text(user.password)
     password_hash: str | None = password
     if not BCRYPT_HASH_RE.match(password):
         password_hash = None
-        decisions.append(Decision("users", legacy_id, "password-not-bcrypt",
-                                  "the stored password is not a bcrypt hash: migrated without a password, "
-                                  "cannot log in until an operator sets one", {"loginAs": name}))
+        decisions.append(
+            Decision(
+                "users",
+                legacy_id,
+                "password-not-bcrypt",
+                "the stored password is not a bcrypt hash: migrated without a password, "
+                "cannot log in until an operator sets one",
+                {"loginAs": name},
+            )
+        )
     created_at = parse_timestamp(user.created_at)
     if created_at is None:
         created_at = migrated_at
         decisions.append(_estimated("users", legacy_id, user.created_at, migrated_at))
     profile, claim = users.user_items(User(legacy_id, name, "user", created_at), password_hash, legacy_id)
-    return Record("users", legacy_id, (PlannedItem("profile", profile.serialize()),
-                                       PlannedItem("claim", claim.serialize())))
+    return Record(
+        "users", legacy_id, (PlannedItem("profile", profile.serialize()), PlannedItem("claim", claim.serialize()))
+    )
 
 
 def _estimated(table: str, legacy_id: str, raw: Any, migrated_at: str) -> Decision:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return Decision(table, legacy_id, "created-at-missing",
-                        f"no createdAt: set to the migration time {migrated_at} (createdAtEstimated)")
-    return Decision(table, legacy_id, "created-at-unreadable",
-                    f"createdAt {raw!r} is not a timestamp: set to the migration time {migrated_at} "
-                    "(createdAtEstimated)", {"legacyCreatedAt": _as_text(raw)})
+        return Decision(
+            table,
+            legacy_id,
+            "created-at-missing",
+            f"no createdAt: set to the migration time {migrated_at} (createdAtEstimated)",
+        )
+    return Decision(
+        table,
+        legacy_id,
+        "created-at-unreadable",
+        f"createdAt {raw!r} is not a timestamp: set to the migration time {migrated_at} (createdAtEstimated)",
+        {"legacyCreatedAt": _as_text(raw)},
+    )
 
 
-def _idea_record(idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, str], migrated_at: str,
-                 decisions: list[Decision]) -> tuple[Record, bool]:
+def _idea_record(
+    idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, str], migrated_at: str, decisions: list[Decision]
+) -> tuple[Record, bool]:
     legacy_id = str(idea.id)
     owner_known = isinstance(idea.user_id, int) and not isinstance(idea.user_id, bool) and idea.user_id in user_ids
     owner = str(idea.user_id) if owner_known else ORPHAN_OWNER_ID
     if not owner_known:
         if idea.user_id is None:
-            decisions.append(Decision("ideas", legacy_id, "orphan-no-owner",
-                                      f"no userId: owned by {ORPHAN_OWNER_ID!r}, still publicly readable"))
+            decisions.append(
+                Decision(
+                    "ideas",
+                    legacy_id,
+                    "orphan-no-owner",
+                    f"no userId: owned by {ORPHAN_OWNER_ID!r}, still publicly readable",
+                )
+            )
         else:
-            decisions.append(Decision("ideas", legacy_id, "orphan-owner-missing",
-                                      f"userId {idea.user_id!r} names no user: owned by {ORPHAN_OWNER_ID!r}, "
-                                      "still publicly readable", {"legacyUserId": _as_text(idea.user_id)}))
+            decisions.append(
+                Decision(
+                    "ideas",
+                    legacy_id,
+                    "orphan-owner-missing",
+                    f"userId {idea.user_id!r} names no user: owned by {ORPHAN_OWNER_ID!r}, still publicly readable",
+                    {"legacyUserId": _as_text(idea.user_id)},
+                )
+            )
 
     raw_status = idea.status
     legacy_status: str | None = None
     if raw_status is None:
         status = ideas.DEFAULT_STATUS
-        decisions.append(Decision("ideas", legacy_id, "status-missing",
-                                  f"no status: {status!r}, the legacy default"))
+        decisions.append(Decision("ideas", legacy_id, "status-missing", f"no status: {status!r}, the legacy default"))
     else:
         text = _as_text(raw_status)
         key = text.strip().lower()
@@ -324,8 +381,15 @@ def _idea_record(idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, 
         if status != text:
             legacy_status = text
             rule = "status-mapped" if key in status_map else "status-unknown"
-            decisions.append(Decision("ideas", legacy_id, rule, f"status {text!r} -> {status!r} (kept in legacyStatus)",
-                                      {"legacyStatus": text, "status": status}))
+            decisions.append(
+                Decision(
+                    "ideas",
+                    legacy_id,
+                    rule,
+                    f"status {text!r} -> {status!r} (kept in legacyStatus)",
+                    {"legacyStatus": text, "status": status},
+                )
+            )
 
     created_at = parse_timestamp(idea.created_at)
     estimated = created_at is None
@@ -335,18 +399,30 @@ def _idea_record(idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, 
 
     title = _as_text(idea.title)
     if len(title) > ideas.TITLE_MAX:
-        decisions.append(Decision("ideas", legacy_id, "title-over-limit",
-                                  f"title of {len(title)} characters (today's limit {ideas.TITLE_MAX}): kept whole"))
+        decisions.append(
+            Decision(
+                "ideas",
+                legacy_id,
+                "title-over-limit",
+                f"title of {len(title)} characters (today's limit {ideas.TITLE_MAX}): kept whole",
+            )
+        )
     elif not title.strip():
         decisions.append(Decision("ideas", legacy_id, "title-empty", "empty title: kept as it was"))
     description = None if idea.description is None else _as_text(idea.description)
     if description is not None and len(description) > ideas.DESCRIPTION_MAX:
-        decisions.append(Decision("ideas", legacy_id, "description-over-limit",
-                                  f"description of {len(description)} characters (today's limit "
-                                  f"{ideas.DESCRIPTION_MAX}): kept whole"))
+        decisions.append(
+            Decision(
+                "ideas",
+                legacy_id,
+                "description-over-limit",
+                f"description of {len(description)} characters (today's limit {ideas.DESCRIPTION_MAX}): kept whole",
+            )
+        )
 
     item = ideas.new_item(
-        owner, legacy_id,
+        owner,
+        legacy_id,
         title=title,
         description=description,
         status=status,

@@ -28,8 +28,10 @@ QUERY_DOCS: dict[str, tuple[str, dict[str, Any]]] = {
     "order": ("asc or desc (default: desc for createdAt, asc otherwise)", {"type": "string", "enum": ["asc", "desc"]}),
     "status": ("Only ideas with this status (case-insensitive)", {"type": "string"}),
     "userId": ("Only ideas of this user", {"type": "string"}),
-    "_limit": ("Page size, 1-100 (ideas: 20 when absent; skills: all when absent)",
-               {"type": "integer", "minimum": 1, "maximum": 100}),
+    "_limit": (
+        "Page size, 1-100 (ideas: 20 when absent; skills: all when absent)",
+        {"type": "integer", "minimum": 1, "maximum": 100},
+    ),
     "cursor": ("The previous page's nextCursor, unchanged", {"type": "string"}),
     "_page": ("Legacy page number (1-100); prefer cursor", {"type": "integer", "minimum": 1, "maximum": 100}),
 }
@@ -80,8 +82,13 @@ def _operation(route: Route) -> dict[str, Any]:
             for name in re.findall(r"{(\w+)}", route.path)
         ]
         + [
-            {"name": name, "in": "query", "required": False, "description": QUERY_DOCS[name][0],
-             "schema": QUERY_DOCS[name][1]}
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": QUERY_DOCS[name][0],
+                "schema": QUERY_DOCS[name][1],
+            }
             for name in route.query
         ],
         "responses": {

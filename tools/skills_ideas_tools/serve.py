@@ -21,11 +21,9 @@ DEFAULT_PORT = 3000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve the API locally (make dev)",
-                                   description=__doc__)
+    parser = subparsers.add_parser("serve", help="serve the API locally (make dev)", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=None,
-                        help=f"default: $PORT or {DEFAULT_PORT}; 0 picks a free port")
+    parser.add_argument("--port", type=int, default=None, help=f"default: $PORT or {DEFAULT_PORT}; 0 picks a free port")
     add_stack_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -57,9 +55,12 @@ def local_api(
     Handlers read their configuration when first imported, so use one of these per test
     session (the real handlers stay imported, bound to the first stack's endpoints).
     """
-    with local_stack(state_dir, engine=engine, catalogue_path=catalogue_path, reuse=False) as services, \
-            running_gateway(loader or module_loader(repo_root()), region=services.region,
-                            after_success=catalogue_snapshotter(services)) as server:
+    with (
+        local_stack(state_dir, engine=engine, catalogue_path=catalogue_path, reuse=False) as services,
+        running_gateway(
+            loader or module_loader(repo_root()), region=services.region, after_success=catalogue_snapshotter(services)
+        ) as server,
+    ):
         yield server, services
 
 
@@ -68,16 +69,14 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("skills_ideas_tools").setLevel(logging.INFO)  # access log and start-up
     port = args.port if args.port is not None else int(os.environ.get("PORT") or DEFAULT_PORT)
     gateway = Gateway(module_loader(repo_root()))
     try:
         server = GatewayServer(gateway, args.host, port)
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{port}: {exc.strerror} (set PORT to another port)",
-              file=sys.stderr)
+        print(f"cannot listen on {args.host}:{port}: {exc.strerror} (set PORT to another port)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -85,13 +84,17 @@ def run(args: argparse.Namespace) -> int:
             gateway.region = services.region
             gateway.after_success = catalogue_snapshotter(services)
             services.publish(gateway_url=server.url)
-            print(f"Skills & Ideas API on {server.url}\n"
-                  f"  DynamoDB  {services.engine} at {services.dynamodb_endpoint}, "
-                  f"table {services.table_name}\n"
-                  f"  S3        moto at {services.s3_endpoint}, "
-                  f"s3://{services.bucket}/{services.catalogue_key}\n"
-                  f"  state     {services.state_dir}\n"
-                  "Ctrl-C stops everything.", file=sys.stderr, flush=True)
+            print(
+                f"Skills & Ideas API on {server.url}\n"
+                f"  DynamoDB  {services.engine} at {services.dynamodb_endpoint}, "
+                f"table {services.table_name}\n"
+                f"  S3        moto at {services.s3_endpoint}, "
+                f"s3://{services.bucket}/{services.catalogue_key}\n"
+                f"  state     {services.state_dir}\n"
+                "Ctrl-C stops everything.",
+                file=sys.stderr,
+                flush=True,
+            )
             try:
                 server.serve_forever()
             except KeyboardInterrupt:

@@ -151,7 +151,8 @@ def filter_skills(skills: tuple[dict[str, Any], ...], params: dict[str, str]) ->
     if params.get("q"):
         needle = params["q"].strip().lower()
         result = [
-            s for s in result
+            s
+            for s in result
             if needle in str(s.get("name", "")).lower() or needle in str(s.get("description", "")).lower()
         ]
     sort = params.get("sort")

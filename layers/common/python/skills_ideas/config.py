@@ -105,10 +105,7 @@ class CatalogueConfig:
     @property
     def cache_control(self) -> str:
         """Cache-Control of every public skill read and of the catalogue object CloudFront serves."""
-        return (
-            f"public, max-age={self.max_age_seconds}, "
-            f"stale-while-revalidate={self.stale_while_revalidate_seconds}"
-        )
+        return f"public, max-age={self.max_age_seconds}, stale-while-revalidate={self.stale_while_revalidate_seconds}"
 
 
 @dataclass(frozen=True)

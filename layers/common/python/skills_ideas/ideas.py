@@ -227,12 +227,18 @@ def _plan(q: ListQuery) -> tuple[Any, list[str], str, Any, Any]:
     if use_status_index:
         sort_attr = "statusSort"
     if q.user_id:
-        index = {"createdSort": models.IdeaModel.by_created, "titleSort": models.IdeaModel.by_title,
-                 "statusSort": models.IdeaModel.by_status}[sort_attr]
+        index = {
+            "createdSort": models.IdeaModel.by_created,
+            "titleSort": models.IdeaModel.by_title,
+            "statusSort": models.IdeaModel.by_status,
+        }[sort_attr]
         partitions = [user_key(q.user_id)]
     else:
-        index = {"createdSort": models.IdeaModel.feed_by_created, "titleSort": models.IdeaModel.feed_by_title,
-                 "statusSort": models.IdeaModel.feed_by_status}[sort_attr]
+        index = {
+            "createdSort": models.IdeaModel.feed_by_created,
+            "titleSort": models.IdeaModel.feed_by_title,
+            "statusSort": models.IdeaModel.feed_by_status,
+        }[sort_attr]
         partitions = [f"FEED#{n}" for n in range(FEED_SHARDS)]
     attribute = getattr(models.IdeaModel, sort_attr)
     condition = attribute.startswith(f"{q.status.lower()}#") if use_status_index and q.status else None
@@ -291,9 +297,7 @@ def list_page(q: ListQuery, cursor: str | None) -> tuple[list[dict[str, Any]], s
     its saved position; the results are merged by the sort key and the first ``limit``
     returned. The cursor records, per partition, the last item it contributed."""
     index, partitions, sort_attr, condition, filter_ = _plan(q)
-    positions: dict[str, Any] = (
-        _decode_cursor(cursor, q, partitions, index) if cursor else dict.fromkeys(partitions)
-    )
+    positions: dict[str, Any] = _decode_cursor(cursor, q, partitions, index) if cursor else dict.fromkeys(partitions)
     descending = q.order == "desc"
     fetched: dict[str, list[models.IdeaModel]] = {}
     finished: dict[str, bool] = {}
@@ -317,9 +321,7 @@ def list_page(q: ListQuery, cursor: str | None) -> tuple[list[dict[str, Any]], s
     def sort_value(entry: tuple[str, models.IdeaModel]) -> str:
         return str(getattr(entry[1], sort_attr))
 
-    merged = heapq.merge(
-        *[[(p, item) for item in fetched[p]] for p in partitions], key=sort_value, reverse=descending
-    )
+    merged = heapq.merge(*[[(p, item) for item in fetched[p]] for p in partitions], key=sort_value, reverse=descending)
     page: list[tuple[str, models.IdeaModel]] = []
     for entry in merged:
         if len(page) == q.limit:

@@ -33,7 +33,13 @@ INDEXES: tuple[Index, ...] = (
 
 #: Every key attribute of the table and its indexes; all are strings.
 KEY_ATTRIBUTES: tuple[str, ...] = (
-    PARTITION_KEY, SORT_KEY, "ideaId", "feedShard", "createdSort", "titleSort", "statusSort",
+    PARTITION_KEY,
+    SORT_KEY,
+    "ideaId",
+    "feedShard",
+    "createdSort",
+    "titleSort",
+    "statusSort",
 )
 
 
@@ -57,11 +63,9 @@ def create_table_kwargs(table_name: str) -> dict:
             {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
         ],
         "GlobalSecondaryIndexes": [
-            {"IndexName": i.name, "KeySchema": key_schema(i), "Projection": {"ProjectionType": "ALL"}}
-            for i in gsis
+            {"IndexName": i.name, "KeySchema": key_schema(i), "Projection": {"ProjectionType": "ALL"}} for i in gsis
         ],
         "LocalSecondaryIndexes": [
-            {"IndexName": i.name, "KeySchema": key_schema(i), "Projection": {"ProjectionType": "ALL"}}
-            for i in lsis
+            {"IndexName": i.name, "KeySchema": key_schema(i), "Projection": {"ProjectionType": "ALL"}} for i in lsis
         ],
     }

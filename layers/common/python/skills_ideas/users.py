@@ -24,8 +24,6 @@ ORPHAN_OWNER_ID = "legacy-orphans"
 TRANSACTION_ATTEMPTS = 4
 
 
-
-
 @dataclass(frozen=True)
 class User:
     id: str
@@ -57,9 +55,7 @@ def validate_new(username: str, password: str) -> None:
     if not USERNAME_RE.match(username):
         raise BadRequest("Username must be 3-50 characters: letters, digits, '_', '.' or '-'")
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
-        raise BadRequest(
-            f"Password must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters long"
-        )
+        raise BadRequest(f"Password must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters long")
 
 
 def register(username: str, password: str) -> User:
