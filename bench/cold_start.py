@@ -55,18 +55,17 @@ def seed(password_hash: str, services: LocalServices) -> None:
         createdAt="2026-11-01T00:00:00.000Z",
     ).save()
     models.UsernameModel(users.username_key(SAMPLE_USERNAME), userId=SAMPLE_USER_ID, username=SAMPLE_USERNAME).save()
-    idea = models.IdeaModel(
-        users.user_key(SAMPLE_USER_ID),
-        ideas.idea_key("12"),
-        ideaId="12",
-        userId=SAMPLE_USER_ID,
+    idea, alias = ideas.aliased_item(
+        SAMPLE_USER_ID,
+        "12",
+        "2026-11-01T00:00:00.000Z",
+        12,
         title="Skill-swap evenings",
         description="Seeded",
         status="Planning",
-        createdAt="2026-11-01T00:00:00.000Z",
         updatedAt="2026-11-01T00:00:00.000Z",
     )
-    ideas.derive_keys(idea)
+    alias.save()
     idea.save(add_version_condition=False)
 
 

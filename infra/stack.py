@@ -74,6 +74,7 @@ class SkillsIdeasStack(Stack):
                     table=data.table,
                     catalogue_bucket=catalogue.bucket,
                     jwt_secret=secret.secret,
+                    cursor_key=secret.cursor_key,
                     distribution=delivery.distribution,
                 ),
             ),

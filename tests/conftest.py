@@ -17,6 +17,7 @@ for _name, _value in {
     "CATALOGUE_BUCKET": "skills-ideas-catalogue-test",
     "CATALOGUE_KEY": "catalogue/skills.json",
     "JWT_SECRET": "test-signing-key-of-at-least-thirty-two-bytes!!",
+    "CURSOR_KEY": "test-cursor-key-of-at-least-thirty-two-bytes!!",
     "STAGE": "test",
     "POWERTOOLS_SERVICE_NAME": "skills-ideas",
     "POWERTOOLS_METRICS_NAMESPACE": "SkillsIdeas",

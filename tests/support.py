@@ -170,20 +170,31 @@ def seed_feed(create: Any, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
 
     created = []
     for row in rows:
-        with mock.patch.object(ideas, "now_iso", return_value=row["createdAt"]):
+        with mock.patch.object(ideas, "now_ms", return_value=epoch_ms(row["createdAt"])):
             fields = {"title": row["title"], "status": row["status"], "description": f"about {row['title']}"}
             created.append(create(row["owner"], fields))
     return created
 
 
+def epoch_ms(iso: str) -> int:
+    """An ISO-8601 UTC time stamp as epoch milliseconds (the ideas' clock)."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def idea_key(idea_id: str) -> str:
+    """The ULID a new idea's public id ends with: it orders ideas of the same millisecond."""
+    return idea_id.rsplit("-", 1)[-1]
+
+
 def expected_feed(
     all_ideas: list[dict[str, Any]], sort: str, order: str, status: str | None = None, user_id: str | None = None
 ) -> list[str]:
-    """The ids a complete listing must return, in order: the documented order, ties by id."""
+    """The ids a complete listing must return, in order: the documented order, ties by key."""
     keys = {
-        "createdAt": lambda i: (i["createdAt"], i["id"]),
-        "title": lambda i: (i["title"].lower(), i["id"]),
-        "status": lambda i: (i["status"].lower(), i["createdAt"], i["id"]),
+        "createdAt": lambda i: (i["createdAt"], idea_key(i["id"])),
+        "status": lambda i: (i["status"].lower(), i["createdAt"], idea_key(i["id"])),
     }
     chosen = [
         i

@@ -46,7 +46,9 @@ class DataStore(Construct):
 
         self.table = dynamodb.TableV2(
             self,
-            "Table",
+            # Layout 2 of the keys (docs/data-model.md): a new resource, since the LSIs of layout 1
+            # cannot be removed in place; an older stack keeps its retained table for upgrade-data.
+            "TableLayout2",
             table_name=config.table_name,
             partition_key=_attribute(schema.PARTITION_KEY),
             sort_key=_attribute(schema.SORT_KEY),
@@ -56,20 +58,10 @@ class DataStore(Construct):
                     index_name=index.name,
                     partition_key=_attribute(index.partition_key),
                     sort_key=_attribute(index.sort_key),
-                    projection_type=dynamodb.ProjectionType.ALL,
+                    projection_type=dynamodb.ProjectionType(index.projection),
                     **index_capacity,
                 )
                 for index in schema.INDEXES
-                if index.kind == "GSI"
-            ],
-            local_secondary_indexes=[
-                dynamodb.LocalSecondaryIndexProps(
-                    index_name=index.name,
-                    sort_key=_attribute(index.sort_key),
-                    projection_type=dynamodb.ProjectionType.ALL,
-                )
-                for index in schema.INDEXES
-                if index.kind == "LSI"
             ],
             time_to_live_attribute=schema.TTL_ATTRIBUTE,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(

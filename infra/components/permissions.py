@@ -50,6 +50,7 @@ class GrantTargets:
     table: dynamodb.ITableV2
     catalogue_bucket: s3.IBucket
     jwt_secret: secretsmanager.ISecret
+    cursor_key: secretsmanager.ISecret
     distribution: cloudfront.IDistribution
 
 
@@ -76,6 +77,7 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
                 "JWT_AUDIENCE": config.jwt_audience,
             },
         ),
+        "cursor:sign": Grant((), (), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
         "cdn:invalidate": Grant(
             ("cloudfront:CreateInvalidation",),
             (targets.distribution.distribution_arn,),
@@ -91,6 +93,9 @@ def apply(role: iam.IRole, uses: Iterable[str], available: Mapping[str, Grant]) 
         grant = available.get(use)
         if grant is None:
             raise ValueError(f"unknown use {use!r} in the route manifest; known: {sorted(available)}")
-        role.add_to_principal_policy(iam.PolicyStatement(actions=list(grant.actions), resources=list(grant.resources)))
+        if grant.actions:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=list(grant.actions), resources=list(grant.resources))
+            )
         environment.update(grant.environment)
     return environment

@@ -1,15 +1,19 @@
-"""Ideas on DynamoDB Local: conditional ownership writes, lookups through the GSIs and LSIs,
-and the exactness of the sharded feed's cursor paging."""
+"""Ideas on DynamoDB Local: conditional ownership writes, lookups by id, the exactness of the
+feed's cursor paging, and the documented bounds on what every request costs."""
 
 from __future__ import annotations
 
 import itertools
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
-from skills_ideas import ideas, models
+from skills_ideas import ideas, models, schema
+from skills_ideas.config import TableConfig
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.users import user_key
+from skills_ideas_tools.capacity_meter import CapacityMeter, eventual_read_units, item_bytes
 from tests.support import FEED_STATUSES, expected_feed, feed_rows, seed_feed, walk_pages
 
 from .conftest import items
@@ -23,9 +27,17 @@ def create(owner_id: str, body: dict) -> dict:
     return ideas.create(owner_id, ideas.validate_full(body))
 
 
+CURSOR_KEY = b"dynamodb-local-cursor-key-of-32-bytes-or-more"
+
+
 def listing(params: dict[str, str]) -> tuple[list[dict], str | None]:
     query, cursor, page = ideas.parse_list_query(params)
-    return ideas.list_ideas(query, cursor, page)
+    return ideas.list_ideas(query, cursor, page, cursor_key=CURSOR_KEY)
+
+
+def stored(idea: dict) -> models.IdeaModel:
+    owner, key = idea["id"].rsplit("-", 1)
+    return models.IdeaModel.get(user_key(owner), ideas.idea_key(key), consistent_read=True)
 
 
 @pytest.fixture
@@ -65,7 +77,7 @@ def test_writes_to_an_unknown_idea_are_404_and_create_nothing(table, client):
 def test_a_stale_write_cannot_overwrite_a_newer_version(table):
     # Given a copy of Ada's idea read before someone else's edit
     idea = create("u-ada", {"title": "v1"})
-    stale = models.IdeaModel.get(user_key("u-ada"), ideas.idea_key(idea["id"]), consistent_read=True)
+    stale = stored(idea)
     ideas.update("u-ada", idea["id"], {"title": "v2"})
     # When the stale copy is written back
     stale.title = "stale"
@@ -79,7 +91,7 @@ def test_a_stale_write_cannot_overwrite_a_newer_version(table):
 def test_an_update_of_an_idea_deleted_meanwhile_does_not_bring_it_back(table):
     # Given an update that read the idea, then lost it to a delete before writing
     idea = create("u-ada", {"title": "doomed"})
-    item = models.IdeaModel.get(user_key("u-ada"), ideas.idea_key(idea["id"]), consistent_read=True)
+    item = stored(idea)
     ideas.delete("u-ada", idea["id"])
     item.title = "resurrected"
     # When it writes, the version condition fails and the idea stays deleted
@@ -97,9 +109,7 @@ def test_conflicting_update_maps_to_409(table, monkeypatch):
     def read_then_overtaken(owner_id, idea_id):
         item = original_own(owner_id, idea_id)
         # another writer commits between our read and our write (pynamodb bumps the version)
-        models.IdeaModel.get(user_key(owner_id), ideas.idea_key(idea_id)).update(
-            actions=[models.IdeaModel.title.set("someone else's edit")]
-        )
+        stored({"id": idea_id}).update(actions=[models.IdeaModel.title.set("someone else's edit")])
         return item
 
     monkeypatch.setattr(ideas, "_own", read_then_overtaken)
@@ -109,53 +119,71 @@ def test_conflicting_update_maps_to_409(table, monkeypatch):
     assert ideas.get(idea["id"])["title"] == "someone else's edit"
 
 
-# ------------------------------------------------------------------ indexes
-def test_an_idea_is_found_by_id_through_the_gsi_and_legacy_ids_work(table):
+# ------------------------------------------------------------------ ids
+def test_an_idea_is_one_consistent_read_by_id_and_legacy_ids_resolve_through_an_alias(table):
     # Given a new idea and a migrated one that kept its legacy numeric id
     new = create("u-ada", {"title": "new"})
-    legacy = ideas.new_item(
+    legacy, alias = ideas.aliased_item(
         "u-old",
         "12",
+        "2023-05-05T00:00:00.000Z",
+        12,
         title="legacy",
-        description=None,
         status="Concept",
-        createdAt="2023-05-05T00:00:00.000Z",
         updatedAt="2023-05-05T00:00:00.000Z",
     )
     legacy.save()
-    # Then both are one read away by id, and an unknown id is 404
-    assert ideas.get(new["id"]) == new
-    assert ideas.get("12")["title"] == "legacy"
-    with pytest.raises(NotFound):
-        ideas.get("13")
+    alias.save()
+    # Then the new id names its owner and is one strongly consistent GetItem, straight after the create
+    assert new["id"].startswith("u-ada-")
+    with CapacityMeter() as meter:
+        assert ideas.get(new["id"]) == new
+    assert meter.operations() == ["GetItem"]
+    # And the legacy id is two (the alias, then the idea); an unknown id is 404
+    with CapacityMeter() as meter:
+        assert ideas.get("12")["title"] == "legacy"
+    assert meter.operations() == ["GetItem", "GetItem"]
+    for unknown in ("13", "u-ada-01JZZZZZZZZZZZZZZZZZZZZZZZ", "u-ada", "not an id"):
+        with pytest.raises(NotFound):
+            ideas.get(unknown)
+    # And deleting the legacy idea removes its alias too
+    ideas.delete("u-old", "12")
+    assert items(client_of(table), table, "IDEAALIAS#") == []
 
 
-def test_one_users_ideas_come_from_their_partition_in_every_order(feed):
-    # Given the feed of three owners
-    for sort, order in itertools.product(("createdAt", "title", "status"), ("asc", "desc")):
+def client_of(table: str):
+    import boto3
+
+    endpoint = models.IdeaModel.Meta.host
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def test_one_users_ideas_come_from_their_partition_in_both_orders(feed):
+    for order in ("asc", "desc"):
         # When one owner's ideas are listed in one page
-        got, cursor = listing({"userId": "u-bob", "sort": sort, "order": order, "_limit": "100"})
-        # Then they are exactly that owner's, in order
-        assert [i["id"] for i in got] == expected_feed(feed, sort, order, user_id="u-bob")
+        with CapacityMeter() as meter:
+            got, cursor = listing({"userId": "u-bob", "order": order, "_limit": "100"})
+        # Then they are exactly that owner's, in order, from one Query on the base table
+        assert [i["id"] for i in got] == expected_feed(feed, "createdAt", order, user_id="u-bob")
         assert cursor is None
+        assert [(c.operation, c.index) for c in meter.calls] == [("Query", None)]
 
 
-# ------------------------------------------------------------------ the sharded feed
+# ------------------------------------------------------------------ the feed
 COMBINATIONS = [
-    {"sort": sort, "order": order, **filters}
-    for sort, order, filters in itertools.product(
-        ("createdAt", "title", "status"),
-        ("asc", "desc"),
-        ({}, {"status": "On Hold"}, {"userId": "u-ada"}, {"status": "planning", "userId": "u-cy"}),
-    )
+    *(
+        {"sort": "createdAt", "order": order, **filters}
+        for order, filters in itertools.product(("asc", "desc"), ({}, {"status": "On Hold"}, {"userId": "u-ada"}))
+    ),
+    {"sort": "status", "order": "asc"},
+    {"sort": "status", "order": "desc"},
 ]
 
 
-def test_cursor_paging_over_the_shards_is_exact_for_every_sort_and_filter(feed):
-    # Given 57 ideas over every shard, with tied times and titles
+def test_cursor_paging_is_exact_for_every_supported_listing(feed):
+    # Given 57 ideas with tied creation times
     for query in COMBINATIONS:
-        status = {"planning": "Planning"}.get(query.get("status"), query.get("status"))
-        expected = expected_feed(feed, query["sort"], query["order"], status, query.get("userId"))
+        expected = expected_feed(feed, query["sort"], query["order"], query.get("status"), query.get("userId"))
         assert expected, query
 
         # When a client follows nextCursor with pages of 7
@@ -167,19 +195,19 @@ def test_cursor_paging_over_the_shards_is_exact_for_every_sort_and_filter(feed):
 
 
 def test_the_feed_reflects_updates_and_deletes(feed):
-    # Given the newest idea is renamed and the oldest deleted
-    newest = max(feed, key=lambda i: (i["createdAt"], i["id"]))
-    oldest = min(feed, key=lambda i: (i["createdAt"], i["id"]))
-    renamed = ideas.update(newest["userId"], newest["id"], {"title": "aaa first by title", "status": "Completed"})
+    # Given the newest idea is renamed and completed, and the oldest deleted
+    newest = max(feed, key=lambda i: (i["createdAt"], i["id"].rsplit("-", 1)[1]))
+    oldest = min(feed, key=lambda i: (i["createdAt"], i["id"].rsplit("-", 1)[1]))
+    renamed = ideas.update(newest["userId"], newest["id"], {"title": "renamed", "status": "Completed"})
     ideas.delete(oldest["userId"], oldest["id"])
     remaining = [renamed if i["id"] == newest["id"] else i for i in feed if i["id"] != oldest["id"]]
-    # Then every index the feed reads was maintained
-    for sort in ("createdAt", "title", "status"):
+    # Then both indexes the feed reads were maintained
+    for sort in ("createdAt", "status"):
         got = walk_pages(
             lambda c, sort=sort: listing({"sort": sort, "_limit": "20", **({"cursor": c} if c else {})}), 20
         )
         assert got == expected_feed(remaining, sort, "desc" if sort == "createdAt" else "asc")
-    assert listing({"sort": "title", "_limit": "1"})[0][0]["id"] == newest["id"]
+    assert listing({"_limit": "1"})[0][0]["title"] == "renamed"
     assert [i["id"] for i in listing({"status": "Completed", "_limit": "100"})[0]] == expected_feed(
         remaining, "createdAt", "desc", "Completed"
     )
@@ -188,10 +216,126 @@ def test_the_feed_reflects_updates_and_deletes(feed):
 def test_a_cursor_from_another_query_is_refused(feed):
     _, cursor = listing({"_limit": str(PAGE)})
     with pytest.raises(BadRequest):
-        listing({"_limit": str(PAGE), "sort": "title", "cursor": cursor})
+        listing({"_limit": str(PAGE), "sort": "status", "cursor": cursor})
 
 
 def test_every_status_of_the_feed_is_reachable_by_filter(feed):
     for status in FEED_STATUSES:
         got, _ = listing({"status": status.upper(), "_limit": "100"})
         assert [i["id"] for i in got] == expected_feed(feed, "createdAt", "desc", status)
+
+
+# ------------------------------------------------------------------ what a request costs
+IDEA_BYTES = 1024  # a "1 KB idea", the size the targets are stated for
+LARGE_FEED = 10_000
+
+
+def one_kb_idea(n: int, owner: str, status: str) -> models.IdeaModel:
+    created = "2026-01-01T00:00:00.000Z"
+    key = ideas.key_for(created, n)
+    item = ideas.new_item(
+        owner,
+        key,
+        title=f"Idea number {n:05d}",
+        description="",
+        status=status,
+        createdAt=created,
+        updatedAt=created,
+        version=1,
+    )
+    item.description = "d" * (IDEA_BYTES - item_bytes(item.serialize()))
+    assert item_bytes(item.serialize()) == IDEA_BYTES
+    return item
+
+
+@pytest.fixture(scope="module")
+def large_feed(dynamodb_local, client) -> Iterator[str]:
+    """10,000 ideas of 1 KB in a table of their own: 1% Completed, one owner with 2,000."""
+    table = f"large-{uuid.uuid4().hex[:12]}"
+    client.create_table(**schema.create_table_kwargs(table))
+    rows = []
+    for n in range(LARGE_FEED):
+        status = "Completed" if n % 100 == 0 else ("Concept", "Planning", "In Progress", "On Hold")[n % 4]
+        rows.append(one_kb_idea(n, "u-many" if n % 5 == 0 else f"u-{n % 50}", status).serialize())
+    for start in range(0, len(rows), 25):
+        requests = [{"PutRequest": {"Item": row}} for row in rows[start : start + 25]]
+        while requests:
+            left = client.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+            requests = left.get(table, [])
+    yield table
+    client.delete_table(TableName=table)
+
+
+@pytest.fixture
+def on_large_feed(large_feed, dynamodb_local) -> Iterator[None]:
+    models.unbind()
+    models.bind(TableConfig(table_name=large_feed, region="us-east-1", endpoint_url=dynamodb_local))
+    yield
+    models.unbind()
+
+
+#: Every supported listing, with the page a client would ask for (legacy `_page` at its cap).
+BOUNDED_LISTINGS = [
+    {},
+    {"order": "asc"},
+    {"status": "Completed"},
+    {"status": "Concept", "order": "asc"},
+    {"sort": "status"},
+    {"sort": "status", "order": "desc"},
+    {"userId": "u-many"},
+    {"userId": "u-many", "order": "asc"},
+    {"_limit": "100"},
+    {"_limit": "20", "_page": "10"},
+]
+
+
+@pytest.mark.parametrize("params", BOUNDED_LISTINGS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "feed")
+def test_every_listing_costs_one_bounded_query_whatever_the_table_holds(on_large_feed, params):
+    # Given 10,000 ideas of 1 KB, one status on only 1% of them
+    query, _, page = ideas.parse_list_query(params)
+    limit = query.limit
+    skip = (page - 1) * limit
+    # When the first page and the page after it are read
+    with CapacityMeter() as first:
+        got, cursor = listing(params)
+    assert len(got) == limit and cursor
+    with CapacityMeter() as second:
+        later, _ = listing({**params, "cursor": cursor, "_page": ""})
+    assert len(later) == limit
+    # Then each is one Query of at most skip + limit + 1 items: the documented bound, whatever the table size
+    for meter in (first, second):
+        assert meter.operations() == ["Query"]
+    assert first.items_read <= skip + limit + 1
+    assert first.read_units <= eventual_read_units(skip + limit + 1, IDEA_BYTES)
+    assert second.read_units <= eventual_read_units(limit + 1, IDEA_BYTES)
+    # And a page reads at most 1.5 times the capacity of the items it returns (the target)
+    assert second.read_units <= 1.5 * eventual_read_units(limit, IDEA_BYTES)
+
+
+@pytest.mark.parametrize("params", [{"sort": "title"}, {"userId": "u-many", "status": "Completed"}])
+def test_a_listing_no_key_condition_serves_is_refused_before_any_read(on_large_feed, params):
+    with CapacityMeter() as meter, pytest.raises(BadRequest, match="Supported listings"):
+        listing(params)
+    assert meter.calls == []
+
+
+def test_idea_writes_cost_what_the_data_model_says(table):
+    # Given a 1 KB idea (the size the targets are stated for; the padding is measured)
+    probe = create("u-probe", {"title": "t" * 100, "description": "", "status": "Planning"})
+    size = item_bytes(stored(probe).serialize())
+    body = {"title": "t" * 100, "description": "d" * (IDEA_BYTES - size - len("description")), "status": "Planning"}
+    # When it is created, edited, moved to another status and deleted
+    with CapacityMeter() as create_cost:
+        idea = create("u-ada", body)
+    with CapacityMeter() as edit_cost:
+        ideas.update("u-ada", idea["id"], {"title": "u" * 100})
+    with CapacityMeter() as status_cost:
+        ideas.update("u-ada", idea["id"], {"status": "Completed"})
+    with CapacityMeter() as delete_cost:
+        ideas.delete("u-ada", idea["id"])
+    # Then: create 3 WCU (the item and its two index entries; target <= 4), an edit 3 WCU and a
+    # status change 4 WCU (target <= 5) after one consistent read, a delete 3 WCU
+    assert create_cost.write_units == 3
+    assert (edit_cost.read_units, edit_cost.write_units) == (1, 3)
+    assert (status_cost.read_units, status_cost.write_units) == (1, 4)
+    assert delete_cost.write_units == 3

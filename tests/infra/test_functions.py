@@ -26,6 +26,7 @@ EXPECTED_BY_USE = {
     "catalogue:write": {"s3:PutObject"},
     "secret:read": {"secretsmanager:GetSecretValue"},
     "cdn:invalidate": {"cloudfront:CreateInvalidation"},
+    "cursor:sign": set(),  # an environment value only: no API call
 }
 ENV_BY_USE = {
     "table:read": {"TABLE_NAME"},
@@ -34,6 +35,7 @@ ENV_BY_USE = {
     "catalogue:write": {"CATALOGUE_BUCKET", "CATALOGUE_KEY"},
     "secret:read": {"JWT_SECRET_NAME", "JWT_ISSUER", "JWT_AUDIENCE"},
     "cdn:invalidate": {"CDN_DISTRIBUTION_ID"},
+    "cursor:sign": {"CURSOR_KEY"},
 }
 ALWAYS_ENV = {"STAGE", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "CORS_ALLOW_ORIGIN"}
 

@@ -105,7 +105,8 @@ def test_orphans_statuses_timestamps_and_long_titles(legacy, target):
 
     # Statuses: mapped by the default table, the original kept
     def idea(idea_id: str) -> dict:
-        return items[(f"USER#{get_idea(idea_id)[1]['data']['userId']}", f"IDEA#{idea_id}")]
+        alias = items[(f"IDEAALIAS#{idea_id}", "ALIAS")]
+        return items[(f"USER#{alias['userId']['S']}", f"IDEA#{alias['ideaKey']['S']}")]
 
     assert idea("12")["status"]["S"] == "Concept" and "legacyStatus" not in idea("12")
     assert (idea("13")["status"]["S"], idea("13")["legacyStatus"]["S"]) == ("Planning", "planning")
@@ -117,9 +118,13 @@ def test_orphans_statuses_timestamps_and_long_titles(legacy, target):
     in_progress = {i["id"] for i in list_ideas(status="In Progress")[1]["data"]}
     assert in_progress == {"14", "16"}
 
-    # createdAt: missing -> the migration time, marked; epoch milliseconds understood
-    assert idea("18")["createdAt"]["S"] == MIGRATED_AT and idea("18")["createdAtEstimated"]["BOOL"] is True
-    assert idea("18")["updatedAt"]["S"] == MIGRATED_AT
+    # createdAt: missing -> placed right after the dated idea with the nearest lower legacy id, marked
+    assert idea("18")["createdAt"]["S"] == idea("17")["createdAt"]["S"] == "2021-03-09T06:00:00.000Z"
+    assert idea("18")["createdAtEstimated"]["BOOL"] is True
+    assert idea("18")["updatedAt"]["S"] == idea("18")["createdAt"]["S"]
+    oldest_first = [i["id"] for i in list_ideas(order="asc", _limit="100")[1]["data"]]
+    assert oldest_first.index("18") == oldest_first.index("17") + 1  # not on top of the feed
+    # epoch milliseconds understood
     assert idea("12")["createdAt"]["S"] == "2021-03-04T06:00:00.000Z" and "createdAtEstimated" not in idea("12")
     assert idea("20")["createdAt"]["S"] == "2021-03-10T08:00:00.000Z"
     assert items[("USER#4", "PROFILE")]["createdAt"]["S"] == MIGRATED_AT
@@ -186,7 +191,7 @@ def test_an_interrupted_run_resumes_to_exactly_the_state_of_one_clean_run(tmp_pa
 
     # Then the resumed state is item for item the state of one uninterrupted run
     assert after_resume == clean
-    assert len(clean) == 2 * 2 + 1 + 300  # 2 users + 2 claims, the orphan owner, 300 ideas
+    assert len(clean) == 2 * 2 + 1 + 2 * 300  # 2 users + 2 claims, the orphan owner, 300 ideas and their aliases
 
 
 def test_unprocessed_items_are_retried_with_exponential_backoff(legacy, target):
@@ -218,8 +223,8 @@ def test_unprocessed_items_are_retried_with_exponential_backoff(legacy, target):
 
     assert report.retries == len(sleeps) > 0
     assert sleeps[:2] == [migrate.BACKOFF_BASE_SECONDS, migrate.BACKOFF_BASE_SECONDS * 2]
-    # every item arrived once: 7 profiles, 7 claims, the orphan owner, 10 ideas
-    assert report.items_written == len(table_dump(target)) == 7 + 7 + 1 + 10
+    # every item arrived once: 7 profiles, 7 claims, the orphan owner, 10 ideas and their 10 aliases
+    assert report.items_written == len(table_dump(target)) == 7 + 7 + 1 + 10 + 10
     assert run_migration(legacy, target, migrated_at=MIGRATED_AT).items_written == 0
 
 

@@ -146,9 +146,9 @@ def test_an_empty_table_lists_no_ideas_and_no_cursor(aws):
 
 def test_a_new_idea_is_first_in_the_feed(aws):
     # (two creations can share a millisecond; the clock is set so that they do not)
-    with mock.patch.object(ideas, "now_iso", return_value="2026-03-01T10:00:00.000Z"):
+    with mock.patch.object(ideas, "now_ms", return_value=1772359200000):
         older = created({"title": "first"})
-    with mock.patch.object(ideas, "now_iso", return_value="2026-03-01T10:00:00.001Z"):
+    with mock.patch.object(ideas, "now_ms", return_value=1772359200001):
         newer = created({"title": "second"}, caller=BOB)
     status, body = invoke("list_ideas", event("GET", "/api/ideas"))
     assert status == 200
@@ -158,19 +158,6 @@ def test_a_new_idea_is_first_in_the_feed(aws):
 @pytest.mark.parametrize("idea_id", ["01JZZZZZZZZZZZZZZZZZZZZZZZ", "12", "x" * 65, "%00"])
 def test_get_an_unknown_idea_is_404(aws, idea_id):
     assert get(idea_id) == (404, {"success": False, "message": "Idea not found"})
-
-
-@pytest.mark.parametrize("query", [{"sort": "title"}, {"sort": "title", "userId": "u-ada"}], ids=["feed", "one-user"])
-def test_sort_by_title_puts_a_title_before_the_titles_it_begins(aws, query):
-    # Given titles where one begins the others, followed by a space or punctuation
-    for title in ("Solar kettle", "Solar", "solar!", "Solar-x", "Sol"):
-        created({"title": title})
-    # When ideas are listed by title, A to Z and Z to A
-    a_to_z = invoke("list_ideas", event("GET", "/api/ideas", query=query))[1]["data"]
-    z_to_a = invoke("list_ideas", event("GET", "/api/ideas", query={**query, "order": "desc"}))[1]["data"]
-    # Then the order is alphabetical: a shorter title first
-    assert [i["title"] for i in a_to_z] == ["Sol", "Solar", "Solar kettle", "solar!", "Solar-x"]
-    assert z_to_a == a_to_z[::-1]
 
 
 # ------------------------------------------------------------------ replace (PUT)

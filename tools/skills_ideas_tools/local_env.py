@@ -42,6 +42,7 @@ DEFAULT_REGION = "us-east-1"
 
 DYNAMODB_DIR = "dynamodb"
 SECRET_FILE = "jwt-secret"
+CURSOR_KEY_FILE = "cursor-key"
 SNAPSHOT_FILE = "catalogue-snapshot.json"
 SERVICES_FILE = "services.json"
 
@@ -88,7 +89,12 @@ def default_catalogue_path() -> Path:
 
 def jwt_secret(state_dir: Path) -> str:
     """The local signing key: generated once into the state dir (mode 0600), then reused."""
-    path = state_dir / SECRET_FILE
+    return local_secret(state_dir, SECRET_FILE)
+
+
+def local_secret(state_dir: Path, name: str) -> str:
+    """A local key (JWT signing, cursor signing): generated once into the state dir (mode 0600)."""
+    path = state_dir / name
     with contextlib.suppress(FileExistsError):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -136,6 +142,7 @@ class LocalServices:
             "S3_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ENDPOINT_URL_S3": self.s3_endpoint,
             "JWT_SECRET": jwt_secret(self.state_dir),
+            "CURSOR_KEY": local_secret(self.state_dir, CURSOR_KEY_FILE),
             "STAGE": "local",
             "POWERTOOLS_SERVICE_NAME": "skills-ideas",
             "POWERTOOLS_METRICS_NAMESPACE": "SkillsIdeas",

@@ -245,8 +245,9 @@ def build(data: LegacyData, *, status_map: Mapping[str, str], migrated_at: str, 
     user_ids = {user.id for user in data.users}
     idea_records: list[Record] = []
     orphans: list[str] = []
+    placed = undated_placement(data.ideas, migrated_at)
     for idea in data.ideas:
-        record, orphaned = _idea_record(idea, user_ids, status_map, migrated_at, decisions)
+        record, orphaned = _idea_record(idea, user_ids, status_map, placed.get(idea.id, migrated_at), decisions)
         idea_records.append(record)
         if orphaned:
             orphans.append(record.legacy_id)
@@ -325,25 +326,45 @@ def _user_record(
     )
 
 
-def _estimated(table: str, legacy_id: str, raw: Any, migrated_at: str) -> Decision:
+def _estimated(table: str, legacy_id: str, raw: Any, stamp: str, how: str = "the migration time") -> Decision:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return Decision(
             table,
             legacy_id,
             "created-at-missing",
-            f"no createdAt: set to the migration time {migrated_at} (createdAtEstimated)",
+            f"no createdAt: set to {stamp}, {how} (createdAtEstimated)",
         )
     return Decision(
         table,
         legacy_id,
         "created-at-unreadable",
-        f"createdAt {raw!r} is not a timestamp: set to the migration time {migrated_at} (createdAtEstimated)",
+        f"createdAt {raw!r} is not a timestamp: set to {stamp}, {how} (createdAtEstimated)",
         {"legacyCreatedAt": _as_text(raw)},
     )
 
 
+def undated_placement(legacy_ideas: list[LegacyIdea], migrated_at: str) -> dict[Any, str]:
+    """The createdAt an undated legacy idea gets: that of the dated idea with the nearest lower
+    legacy id (ids were handed out in insertion order), else of the nearest higher one, else the
+    migration time. Its key breaks the tie by legacy id, so undated ideas keep their legacy
+    order among their dated neighbours instead of jumping to the top of the feed."""
+    dated = sorted(
+        (idea.id, stamp)
+        for idea in legacy_ideas
+        if isinstance(idea.id, int) and (stamp := parse_timestamp(idea.created_at)) is not None
+    )
+    placed: dict[Any, str] = {}
+    for idea in legacy_ideas:
+        if parse_timestamp(idea.created_at) is not None or not isinstance(idea.id, int):
+            continue
+        before = [stamp for legacy_id, stamp in dated if legacy_id < idea.id]
+        after = [stamp for legacy_id, stamp in dated if legacy_id > idea.id]
+        placed[idea.id] = before[-1] if before else after[0] if after else migrated_at
+    return placed
+
+
 def _idea_record(
-    idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, str], migrated_at: str, decisions: list[Decision]
+    idea: LegacyIdea, user_ids: set[int], status_map: Mapping[str, str], estimate: str, decisions: list[Decision]
 ) -> tuple[Record, bool]:
     legacy_id = str(idea.id)
     owner_known = isinstance(idea.user_id, int) and not isinstance(idea.user_id, bool) and idea.user_id in user_ids
@@ -394,8 +415,10 @@ def _idea_record(
     created_at = parse_timestamp(idea.created_at)
     estimated = created_at is None
     if created_at is None:
-        created_at = migrated_at
-        decisions.append(_estimated("ideas", legacy_id, idea.created_at, migrated_at))
+        created_at = estimate
+        decisions.append(
+            _estimated("ideas", legacy_id, idea.created_at, estimate, "placed among its legacy neighbours")
+        )
 
     title = _as_text(idea.title)
     if len(title) > ideas.TITLE_MAX:
@@ -420,17 +443,20 @@ def _idea_record(
             )
         )
 
-    item = ideas.new_item(
+    item, alias = ideas.aliased_item(
         owner,
-        legacy_id,
+        legacy_id,  # the public id stays the legacy one
+        created_at,
+        idea.id if isinstance(idea.id, int) else None,
         title=title,
         description=description,
         status=status,
-        createdAt=created_at,
         updatedAt=created_at,
         legacyId=legacy_id,
         legacyStatus=legacy_status,
         createdAtEstimated=True if estimated else None,
         version=1,  # what a create writes; the API's optimistic locking starts from here
     )
-    return Record("ideas", legacy_id, (PlannedItem("idea", item.serialize()),)), not owner_known
+    return Record(
+        "ideas", legacy_id, (PlannedItem("idea", item.serialize()), PlannedItem("alias", alias.serialize()))
+    ), not owner_known

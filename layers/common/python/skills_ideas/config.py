@@ -20,6 +20,7 @@ invocation instead of half-working.
 | JWT_SECRET_NAME | Secrets Manager name/ARN of the signing key (cloud) | – |
 | JWT_ISSUER / JWT_AUDIENCE | iss / aud claims | skills-ideas / skills-ideas-api |
 | JWT_TTL_SECONDS | token lifetime | 86400 |
+| CURSOR_KEY | HMAC key of the ideas list's page cursors, >= 32 bytes | required by list_ideas |
 | STAGE | deployment stage | local |
 """
 
@@ -131,3 +132,18 @@ class AuthConfig:
             audience=env.get("JWT_AUDIENCE") or "skills-ideas-api",
             ttl_seconds=_int("JWT_TTL_SECONDS", env, 86400, minimum=60),
         )
+
+
+@dataclass(frozen=True)
+class CursorConfig:
+    """The key that signs page cursors (``skills_ideas.cursors``); rotating it only makes
+    outstanding cursors answer 400, so it can be any stable secret of the stage."""
+
+    key: bytes
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CursorConfig:
+        key = _env("CURSOR_KEY", env).encode()
+        if len(key) < 32:
+            raise ConfigError("CURSOR_KEY must be at least 32 bytes")
+        return cls(key)

@@ -1,46 +1,74 @@
-"""Ideas: validation, ownership-checked writes and the sharded, cursor-paged feed."""
+"""Ideas: validation, ownership-checked writes and the cursor-paged feed (docs/data-model.md).
+
+An idea lives in its owner's partition, ``USER#<owner>`` / ``IDEA#<key>``, where the key is a
+ULID (time-ordered). Its public id names both, ``<owner>-<key>``, so reading or writing an idea
+by id is one GetItem or one conditional write on the base table, strongly consistent. Ideas
+known by an id that does not name the owner (migrated numeric ids, ids from layout 1) resolve
+through a small alias item first.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import heapq
-import json
+import re
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from skills_ideas import models
+from skills_ideas import cursors, models
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.ids import ulid
-from skills_ideas.models import now_iso, user_key
-from skills_ideas.schema import INDEXES
+from skills_ideas.models import user_key
 from skills_ideas.validation import bounded_int, choice, optional_string, reject_unknown
 
 STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")
 DEFAULT_STATUS = "Concept"
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
-#: Shards of the all-ideas feed; docs/data-model.md explains the choice. Fixed once data exists.
-FEED_SHARDS = 4
-SORT_PREFIX_CHARS = 200
+#: Partitions of the feed indexes. One holds ~1,000 idea writes/s (a GSI partition's limit),
+#: ten times the forecast, and lets a page be one Query; docs/capacity.md says when to raise it.
+#: Fixed once data exists: changing it rewrites `feedShard` on every idea.
+FEED_SHARDS = 1
 FIELDS = {"title", "description", "status"}
 READ_ONLY_FIELDS = frozenset({"id", "userId", "createdAt", "updatedAt"})
-SORTS = ("createdAt", "title", "status")
 ORDERS = ("asc", "desc")
 PAGE_MAX = 100
-LEGACY_PAGE_MAX = 100
+#: Legacy `_page` paging reads the first `_page * _limit` ideas in one Query; this bounds it.
+LEGACY_WINDOW = 200
+SUPPORTED_LISTINGS = (
+    "newest or oldest first (sort=createdAt, order=desc|asc), "
+    "one status (status=<status>, newest or oldest first), "
+    "by status (sort=status, order=asc|desc), "
+    "one user's ideas (userId=<id>, newest or oldest first)"
+)
+
+_ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
+_OWNER = r"[A-Za-z0-9_-]{1,64}"
+_PUBLIC_ID = re.compile(rf"(?P<owner>{_OWNER})-(?P<key>{_ULID})")
+_ALIAS_ID = re.compile(rf"[0-9]{{1,20}}|{_ULID}")
+_USER_ID = re.compile(_OWNER)
 
 
 # ---------------------------------------------------------------- representation and keys
-def idea_key(idea_id: str) -> str:
-    return f"IDEA#{idea_id}"
+def idea_key(key: str) -> str:
+    return f"IDEA#{key}"
 
 
-def feed_shard(idea_id: str) -> str:
-    return f"FEED#{zlib.crc32(idea_id.encode()) % FEED_SHARDS}"
+def alias_key(alias: str) -> str:
+    return f"IDEAALIAS#{alias}"
+
+
+def public_id(owner_id: str, key: str) -> str:
+    return f"{owner_id}-{key}"
+
+
+def feed_shard(key: str) -> str:
+    """The feed partition of an idea (a hash of its key, so writes spread evenly)."""
+    return f"FEED#{zlib.crc32(key.encode()) % FEED_SHARDS}"
 
 
 def to_dict(item: models.IdeaModel) -> dict[str, Any]:
@@ -55,14 +83,23 @@ def to_dict(item: models.IdeaModel) -> dict[str, Any]:
     }
 
 
+def key_of(item: models.IdeaModel) -> str:
+    return item.sk.removeprefix("IDEA#")
+
+
 def derive_keys(item: models.IdeaModel) -> None:
     """Set the index keys that follow from the idea's fields."""
-    item.feedShard = feed_shard(item.ideaId)
-    item.createdSort = f"{item.createdAt}#{item.ideaId}"
-    # U+0001, not "#", ends the title: it sorts below every character a title has, so
-    # "solar" comes before "solar kettle" and "solar!" (" " and "!" sort below "#").
-    item.titleSort = f"{item.title.lower()[:SORT_PREFIX_CHARS]}\x01{item.ideaId}"
-    item.statusSort = f"{item.status.lower()}#{item.createdAt}#{item.ideaId}"
+    key = key_of(item)
+    item.feedShard = feed_shard(key)
+    item.statusSort = f"{item.status.lower()}#{key}"
+
+
+def key_for(created_at: str, tiebreak: int | None = None) -> str:
+    """The ULID of an idea created at ``created_at`` (ISO-8601): random for a new idea, or
+    derived from ``tiebreak`` (the legacy id) so that a migration writes the same key every run
+    and ideas of the same millisecond keep their legacy order."""
+    ms = int(datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(UTC).timestamp() * 1000)
+    return ulid(ms, None if tiebreak is None else tiebreak.to_bytes(10, "big"))
 
 
 # ---------------------------------------------------------------- validation
@@ -114,241 +151,302 @@ def validate_patch(body: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- reads and writes
-def new_item(owner_id: str, idea_id: str, **fields: Any) -> models.IdeaModel:
+def new_item(owner_id: str, key: str, idea_id: str | None = None, **fields: Any) -> models.IdeaModel:
     """An idea item with its keys and derived index keys (create, and the legacy migration)."""
-    item = models.IdeaModel(user_key(owner_id), idea_key(idea_id), ideaId=idea_id, userId=owner_id, **fields)
+    item = models.IdeaModel(
+        user_key(owner_id), idea_key(key), ideaId=idea_id or public_id(owner_id, key), userId=owner_id, **fields
+    )
     derive_keys(item)
     return item
 
 
+def now_ms() -> int:
+    """The clock of every idea write, in epoch milliseconds (a key's ULID and its createdAt agree)."""
+    return time.time_ns() // 1_000_000
+
+
+def aliased_item(
+    owner_id: str, alias: str, created_at: str, tiebreak: int | None = None, **fields: Any
+) -> tuple[models.IdeaModel, models.IdeaAliasModel]:
+    """An idea whose public id is ``alias`` (a migrated numeric id, an id from layout 1), and
+    the alias item that resolves it."""
+    key = key_for(created_at, tiebreak)
+    item = new_item(owner_id, key, alias, createdAt=created_at, **fields)
+    return item, models.IdeaAliasModel(alias_key(alias), userId=owner_id, ideaKey=key)
+
+
+def _now() -> tuple[str, int]:
+    ms = now_ms()
+    iso = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso, ms
+
+
+def _condition_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    now = now_iso()
-    item = new_item(owner_id, ulid(), createdAt=now, updatedAt=now, **fields)
-    item.save(condition=models.IdeaModel.pk.does_not_exist())
+    created_at, ms = _now()
+    item = new_item(owner_id, ulid(ms), createdAt=created_at, updatedAt=created_at, **fields)
+    try:
+        item.save(condition=models.IdeaModel.pk.does_not_exist())
+    except PutError as error:
+        # The key is new and random: only our own first attempt, landed before a retry, can hold it.
+        if not _condition_failed(error) or _stored(item) is None:
+            raise
     return to_dict(item)
 
 
+def _stored(item: models.IdeaModel) -> models.IdeaModel | None:
+    try:
+        return models.IdeaModel.get(item.pk, item.sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _locate(idea_id: str) -> tuple[str, str] | None:
+    """(owner, key) of the idea ``idea_id`` names, or None when no idea can have that id."""
+    if len(idea_id) > 100:
+        return None
+    match = _PUBLIC_ID.fullmatch(idea_id)
+    if match:
+        return match["owner"], match["key"]
+    if not _ALIAS_ID.fullmatch(idea_id):
+        return None
+    try:
+        alias = models.IdeaAliasModel.get(alias_key(idea_id), "ALIAS", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return alias.userId, alias.ideaKey
+
+
+def _read(owner_id: str, key: str) -> models.IdeaModel | None:
+    try:
+        return models.IdeaModel.get(user_key(owner_id), idea_key(key), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
 def get(idea_id: str) -> dict[str, Any]:
-    item = _find(idea_id)
+    location = _locate(idea_id)
+    item = _read(*location) if location else None
     if item is None:
         raise NotFound("Idea not found")
     return to_dict(item)
 
 
-def _find(idea_id: str) -> models.IdeaModel | None:
-    if not idea_id or len(idea_id) > 64:
-        return None
-    for item in models.IdeaModel.by_id.query(idea_id, limit=1):
-        return item
-    return None
-
-
-def _missing_or_forbidden(idea_id: str) -> Exception:
-    """After a write on the caller's own key failed its existence check: someone else's
-    idea (403) or no idea at all (404)."""
-    if _find(idea_id) is None:
-        return NotFound("Idea not found")
-    return Forbidden("You can only change your own ideas")
-
-
-def _own(owner_id: str, idea_id: str) -> models.IdeaModel:
-    try:
-        return models.IdeaModel.get(user_key(owner_id), idea_key(idea_id), consistent_read=True)
-    except models.IdeaModel.DoesNotExist:
-        raise _missing_or_forbidden(idea_id) from None
+def _own(caller_id: str, idea_id: str) -> models.IdeaModel:
+    """The caller's own idea ``idea_id``: 404 when there is none, 403 when it is someone else's."""
+    location = _locate(idea_id)
+    item = _read(*location) if location else None
+    if item is None:
+        raise NotFound("Idea not found")
+    if item.userId != caller_id:
+        raise Forbidden("You can only change your own ideas")
+    return item
 
 
 def update(owner_id: str, idea_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply ``changes`` to the caller's own idea. The item is addressed by the caller's own
-    partition, so another user's idea can never be written; the version check makes a
-    concurrent edit or delete fail cleanly instead of being overwritten."""
-    if len(idea_id) > 64:
-        raise NotFound("Idea not found")
+    """Apply ``changes`` to the caller's own idea. The write addresses the caller's own
+    partition, and is conditioned on the version read: a concurrent edit or delete fails
+    cleanly (409) instead of being overwritten."""
     item = _own(owner_id, idea_id)
     for name, value in changes.items():
         setattr(item, name, value)
-    item.updatedAt = now_iso()
+    item.updatedAt = _now()[0]
     derive_keys(item)
     try:
         item.save()  # conditioned on the version read above
     except PutError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if not _condition_failed(error):
+            raise
+        stored = _stored(item)
+        # A retry after our own first attempt landed finds exactly what we wrote.
+        if stored is None or to_dict(stored) != to_dict(item) or stored.version != item.version:
             raise Conflict("The idea was changed or deleted at the same time; reload and retry") from None
-        raise
     return to_dict(item)
 
 
 def delete(owner_id: str, idea_id: str) -> None:
-    if len(idea_id) > 64:
-        raise NotFound("Idea not found")
-    item = models.IdeaModel(user_key(owner_id), idea_key(idea_id))
+    item = _own(owner_id, idea_id)
     try:
         item.delete(condition=models.IdeaModel.pk.exists(), add_version_condition=False)
     except DeleteError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
-            raise _missing_or_forbidden(idea_id) from None
-        raise
+        if not _condition_failed(error):
+            raise
+        raise NotFound("Idea not found") from None
+    if item.ideaId != public_id(item.userId, key_of(item)):
+        models.IdeaAliasModel(alias_key(item.ideaId)).delete(add_version_condition=False)
 
 
 # ---------------------------------------------------------------- listing
 @dataclass(frozen=True)
 class ListQuery:
-    sort: str
     order: str
     limit: int
-    status: str | None
-    user_id: str | None
+    status: str | None = None
+    user_id: str | None = None
+    by_status: bool = False  # sort=status
 
     def signature(self) -> str:
-        return "|".join([self.sort, self.order, self.status or "", self.user_id or ""])
+        return "|".join([self.order, self.status or "", self.user_id or "", "status" if self.by_status else ""])
+
+
+def _refuse(reason: str) -> BadRequest:
+    return BadRequest(f"{reason}. Supported listings: {SUPPORTED_LISTINGS}")
 
 
 def parse_list_query(params: dict[str, str]) -> tuple[ListQuery, str | None, int]:
-    """Validate the listing parameters; returns the query, the cursor and the legacy page."""
-    sort = choice(params["sort"], SORTS, name="sort") if params.get("sort") else "createdAt"
+    """Validate the listing parameters; returns the query, the cursor and the legacy page.
+    Every listing it accepts is one key condition on one index: see SUPPORTED_LISTINGS."""
+    sort = params.get("sort") or "createdAt"
+    if sort.lower() == "title":
+        raise _refuse("sort=title is not supported")
+    sort = choice(sort, ("createdAt", "status"), name="sort")
     default_order = "desc" if sort == "createdAt" else "asc"
     order = choice(params["order"], ORDERS, name="order") if params.get("order") else default_order
     limit = bounded_int(params.get("_limit"), name="_limit", default=20, minimum=1, maximum=PAGE_MAX)
-    page = bounded_int(params.get("_page"), name="_page", default=1, minimum=1, maximum=LEGACY_PAGE_MAX)
+    page = bounded_int(params.get("_page"), name="_page", default=1, minimum=1, maximum=LEGACY_WINDOW)
     status = choice(params["status"], STATUSES, name="status") if params.get("status") else None
     user_id = params.get("userId") or None
-    if user_id is not None and (len(user_id) > 64 or not user_id.replace("-", "").replace("_", "").isalnum()):
+    if user_id is not None and not _USER_ID.fullmatch(user_id):
         raise BadRequest("userId is not a valid user id")
+    if user_id is not None and (status is not None or sort == "status"):
+        raise _refuse("userId cannot be combined with status or sort=status")
+    if status is not None and sort == "status":
+        sort = "createdAt"  # one status: its ideas by creation time
     cursor = params.get("cursor") or None
     if cursor and page != 1:
         raise BadRequest("Use either cursor or _page, not both")
-    return ListQuery(sort, order, limit, status, user_id), cursor, page
+    if page * limit > LEGACY_WINDOW:
+        raise BadRequest(
+            f"_page reaches the first {LEGACY_WINDOW} ideas (_page × _limit ≤ {LEGACY_WINDOW}); "
+            "follow nextCursor to go further"
+        )
+    return ListQuery(order, limit, status, user_id, by_status=sort == "status"), cursor, page
 
 
-def _plan(q: ListQuery) -> tuple[Any, list[str], str, Any, Any]:
-    """Which index to read, its partitions, the sort attribute, a key condition and a filter."""
-    sort_attr = {"createdAt": "createdSort", "title": "titleSort", "status": "statusSort"}[q.sort]
-    use_status_index = q.status is not None and q.sort != "title"
-    if use_status_index:
-        sort_attr = "statusSort"
+@dataclass(frozen=True)
+class _Plan:
+    """One listing as DynamoDB work: which index, which partitions, which key condition."""
+
+    index: Any  # a pynamodb index, or the model itself for the base table
+    partitions: list[str]
+    condition: Any
+
+    def start_key(self, partition: str, position: list[str]) -> dict[str, dict[str, str]]:
+        """The ExclusiveStartKey of a saved position (owner, key[, status])."""
+        owner, key = position[0], position[1]
+        start = {"PK": {"S": user_key(owner)}, "SK": {"S": idea_key(key)}}
+        if self.index is not models.IdeaModel:
+            start["feedShard"] = {"S": partition}
+        if self.index is models.IdeaModel.feed_by_status:
+            start["statusSort"] = {"S": f"{position[2]}#{key}"}
+        return start
+
+
+def _plan(q: ListQuery) -> _Plan:
     if q.user_id:
-        index = {
-            "createdSort": models.IdeaModel.by_created,
-            "titleSort": models.IdeaModel.by_title,
-            "statusSort": models.IdeaModel.by_status,
-        }[sort_attr]
-        partitions = [user_key(q.user_id)]
-    else:
-        index = {
-            "createdSort": models.IdeaModel.feed_by_created,
-            "titleSort": models.IdeaModel.feed_by_title,
-            "statusSort": models.IdeaModel.feed_by_status,
-        }[sort_attr]
-        partitions = [f"FEED#{n}" for n in range(FEED_SHARDS)]
-    attribute = getattr(models.IdeaModel, sort_attr)
-    condition = attribute.startswith(f"{q.status.lower()}#") if use_status_index and q.status else None
-    filter_ = (models.IdeaModel.status == q.status) if q.status and not use_status_index else None
-    return index, partitions, sort_attr, condition, filter_
+        return _Plan(models.IdeaModel, [user_key(q.user_id)], models.IdeaModel.sk.startswith("IDEA#"))
+    shards = [f"FEED#{n}" for n in range(FEED_SHARDS)]
+    if q.status:
+        return _Plan(
+            models.IdeaModel.feed_by_status, shards, models.IdeaModel.statusSort.startswith(f"{q.status.lower()}#")
+        )
+    if q.by_status:
+        return _Plan(models.IdeaModel.feed_by_status, shards, None)
+    return _Plan(models.IdeaModel.feed, shards, None)
 
 
-def _index_key_names(index: Any) -> tuple[str, str]:
-    spec = next(i for i in INDEXES if i.name == index.Meta.index_name)
-    return spec.partition_key, spec.sort_key or ""
+def _position(item: models.IdeaModel) -> list[str]:
+    return [item.userId, key_of(item), item.status.lower()]
 
 
-def _position(item: models.IdeaModel, index: Any) -> dict[str, dict[str, str]]:
-    hash_name, range_name = _index_key_names(index)
-    serialized = item.serialize()
-    names = {"PK", "SK", hash_name, range_name}
-    return {name: serialized[name] for name in names}
+_POSITION_PART = re.compile(r"[A-Za-z0-9_ -]{1,64}")
 
 
-def _encode_cursor(q: ListQuery, positions: dict[str, Any]) -> str:
-    raw = json.dumps({"v": 1, "q": q.signature(), "p": positions}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, q: ListQuery, partitions: list[str], index: Any) -> dict[str, Any]:
-    invalid = BadRequest("cursor is not valid: use the nextCursor of the previous page, unchanged")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (ValueError, binascii.Error):
-        raise invalid from None
-    if not isinstance(data, dict) or data.get("v") != 1 or not isinstance(data.get("p"), dict):
-        raise invalid
-    if data.get("q") != q.signature():
-        raise BadRequest("cursor belongs to a different query: keep the same filters, sort and order")
-    hash_name, range_name = _index_key_names(index)
-    expected = {"PK", "SK", hash_name, range_name}
-    positions = data["p"]
-    if set(positions) != set(partitions):
-        raise invalid
-    for partition, position in positions.items():
-        if position in (None, "done"):
-            continue
-        if (
-            not isinstance(position, dict)
-            or set(position) != expected
-            or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in position.values())
-            or position[hash_name]["S"] != partition
-        ):
-            raise invalid
+def _positions(key: bytes, cursor: str | None, q: ListQuery, partitions: list[str]) -> list[Any]:
+    """Per partition: None (from the start), "done", or the position of the last item given."""
+    if not cursor:
+        return [None] * len(partitions)
+    positions = cursors.decode(key, cursor, q.signature())
+    if not isinstance(positions, list) or len(positions) != len(partitions):
+        raise BadRequest(cursors.INVALID)  # signed by an older layout of this query
+    for position in positions:
+        valid = (
+            position is None
+            or position == "done"
+            or (
+                isinstance(position, list)
+                and len(position) == 3
+                and all(isinstance(part, str) and _POSITION_PART.fullmatch(part) for part in position)
+            )
+        )
+        if not valid:
+            raise BadRequest(cursors.INVALID)
     return positions
 
 
-def list_page(q: ListQuery, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of ideas. Every partition (feed shard, or the one user's) is queried from
-    its saved position; the results are merged by the sort key and the first ``limit``
-    returned. The cursor records, per partition, the last item it contributed."""
-    index, partitions, sort_attr, condition, filter_ = _plan(q)
-    positions: dict[str, Any] = _decode_cursor(cursor, q, partitions, index) if cursor else dict.fromkeys(partitions)
-    descending = q.order == "desc"
-    fetched: dict[str, list[models.IdeaModel]] = {}
-    finished: dict[str, bool] = {}
-    for partition in partitions:
-        position = positions[partition]
-        if position == "done":
-            fetched[partition], finished[partition] = [], True
-            continue
-        results = index.query(
+def _query(plan: _Plan, partition: str, position: Any, q: ListQuery, count: int) -> list[models.IdeaModel]:
+    if position == "done":
+        return []
+    return list(
+        plan.index.query(
             partition,
-            range_key_condition=condition,
-            filter_condition=filter_,
-            scan_index_forward=not descending,
-            limit=q.limit + 1,  # one more than a page tells whether the partition has more
-            last_evaluated_key=position,
+            range_key_condition=plan.condition,
+            scan_index_forward=q.order == "asc",
+            limit=count,
+            page_size=count,
+            last_evaluated_key=None if position is None else plan.start_key(partition, position),
         )
-        items = list(results)
-        fetched[partition] = items
-        finished[partition] = len(items) <= q.limit
+    )
 
-    def sort_value(entry: tuple[str, models.IdeaModel]) -> str:
-        return str(getattr(entry[1], sort_attr))
 
-    merged = heapq.merge(*[[(p, item) for item in fetched[p]] for p in partitions], key=sort_value, reverse=descending)
-    page: list[tuple[str, models.IdeaModel]] = []
-    for entry in merged:
-        if len(page) == q.limit:
-            break
-        page.append(entry)
+def _sort_value(item: models.IdeaModel, q: ListQuery) -> str:
+    return item.statusSort if q.by_status else item.sk
 
-    used: dict[str, int] = dict.fromkeys(partitions, 0)
-    for partition, _ in page:
-        used[partition] += 1
-    next_positions: dict[str, Any] = {}
-    for partition in partitions:
-        if finished[partition] and used[partition] == len(fetched[partition]):
-            next_positions[partition] = "done"
-        elif used[partition]:
-            last = [item for p, item in page if p == partition][-1]
-            next_positions[partition] = _position(last, index)
+
+def list_page(
+    q: ListQuery, cursor: str | None, *, cursor_key: bytes, skip: int = 0
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ideas: ``limit`` items after ``skip`` (legacy paging), and the cursor of
+    the next page. Each partition is read from its saved position with one Query of at most
+    ``skip + limit + 1`` items (the extra one tells whether there is more); the partitions of a
+    sharded feed are read concurrently and merged by their sort key."""
+    plan = _plan(q)
+    positions = _positions(cursor_key, cursor, q, plan.partitions)
+    count = skip + q.limit + 1
+    if len(plan.partitions) == 1:
+        fetched = [_query(plan, plan.partitions[0], positions[0], q, count)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(plan.partitions)) as pool:
+            fetched = list(
+                pool.map(lambda pp: _query(plan, pp[0], pp[1], q, count), zip(plan.partitions, positions, strict=True))
+            )
+    merged = sorted(
+        ((n, item) for n, items in enumerate(fetched) for item in items),
+        key=lambda entry: _sort_value(entry[1], q),
+        reverse=q.order == "desc",
+    )
+    window = merged[: skip + q.limit]
+    page = window[skip:]
+    next_positions: list[Any] = []
+    for n, items in enumerate(fetched):
+        given = [item for m, item in window if m == n]
+        if positions[n] == "done" or (len(items) < count and len(given) == len(items)):
+            next_positions.append("done")  # this partition has nothing after what was given
+        elif given:
+            next_positions.append(_position(given[-1]))
         else:
-            next_positions[partition] = positions[partition]
-    more = any(value != "done" for value in next_positions.values())
-    return [to_dict(item) for _, item in page], (_encode_cursor(q, next_positions) if more else None)
+            next_positions.append(positions[n])
+    more = any(position != "done" for position in next_positions)
+    next_cursor = cursors.encode(cursor_key, q.signature(), next_positions) if more and page else None
+    return [to_dict(item) for _, item in page], next_cursor
 
 
-def list_ideas(q: ListQuery, cursor: str | None, page: int = 1) -> tuple[list[dict[str, Any]], str | None]:
-    """A page by cursor, or the legacy ``_page`` (walked from the start, bounded)."""
-    items, next_cursor = list_page(q, cursor)
-    for _ in range(page - 1):
-        if next_cursor is None:
-            return [], None
-        items, next_cursor = list_page(q, next_cursor)
-    return items, next_cursor
+def list_ideas(
+    q: ListQuery, cursor: str | None, page: int = 1, *, cursor_key: bytes
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page by cursor, or the legacy ``_page``: the first ``_page * _limit`` ideas in one
+    bounded Query (``LEGACY_WINDOW``), of which the last ``_limit`` are the page."""
+    return list_page(q, cursor, cursor_key=cursor_key, skip=(page - 1) * q.limit)

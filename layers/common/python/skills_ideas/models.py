@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from skills_ideas.config import TableConfig
-from skills_ideas.schema import PARTITION_KEY, SORT_KEY
+from skills_ideas.schema import INDEXES, PARTITION_KEY, SORT_KEY
 
 
 class _Meta:
@@ -56,27 +56,19 @@ class UsernameModel(Model):
     username = UnicodeAttribute()
 
 
-def _gsi(index_name: str, hash_attr: str, range_attr: str | None):
+def _gsi(index_name: str, hash_attr: str, range_attr: str):
+    spec = next(index for index in INDEXES if index.name == index_name)
     attrs: dict = {
         "Meta": type("Meta", (), {"index_name": index_name, "projection": AllProjection()}),
-        hash_attr: UnicodeAttribute(hash_key=True),
+        "feed_shard": UnicodeAttribute(hash_key=True, attr_name=spec.partition_key),
+        range_attr: UnicodeAttribute(range_key=True, attr_name=spec.sort_key),
     }
-    if range_attr:
-        attrs[range_attr] = UnicodeAttribute(range_key=True)
     return type(index_name, (GlobalSecondaryIndex,), attrs)
 
 
-def _lsi(index_name: str, range_attr: str):
-    attrs: dict = {
-        "Meta": type("Meta", (), {"index_name": index_name, "projection": AllProjection()}),
-        "pk": UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY),
-        range_attr: UnicodeAttribute(range_key=True),
-    }
-    return type(index_name, (LocalSecondaryIndex,), attrs)
-
-
 class IdeaModel(Model):
-    """``USER#<ownerId>`` / ``IDEA#<ideaId>``, with the feed keys derived on save."""
+    """``USER#<ownerId>`` / ``IDEA#<key>``: the key is a ULID, so the owner's partition keeps
+    their ideas in creation order; the public id names both (``ideas.public_id``)."""
 
     class Meta(_Meta):
         pass
@@ -91,21 +83,27 @@ class IdeaModel(Model):
     createdAt = UnicodeAttribute()
     updatedAt = UnicodeAttribute()
     feedShard = UnicodeAttribute()
-    createdSort = UnicodeAttribute()
-    titleSort = UnicodeAttribute()
     statusSort = UnicodeAttribute()
     legacyId = UnicodeAttribute(null=True)
     legacyStatus = UnicodeAttribute(null=True)
     createdAtEstimated = BooleanAttribute(null=True)
     version = VersionAttribute()
 
-    by_id = _gsi("IdeaById", "ideaId", None)()
-    feed_by_created = _gsi("FeedByCreated", "feedShard", "createdSort")()
-    feed_by_title = _gsi("FeedByTitle", "feedShard", "titleSort")()
+    feed = _gsi("Feed", "feedShard", "sk")()
     feed_by_status = _gsi("FeedByStatus", "feedShard", "statusSort")()
-    by_created = _lsi("ByCreated", "createdSort")()
-    by_title = _lsi("ByTitle", "titleSort")()
-    by_status = _lsi("ByStatus", "statusSort")()
+
+
+class IdeaAliasModel(Model):
+    """``IDEAALIAS#<id>`` / ``ALIAS``: where an idea known by an id that does not name its
+    owner lives (migrated numeric ids, and ids handed out before layout 2)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="ALIAS")
+    userId = UnicodeAttribute()
+    ideaKey = UnicodeAttribute()
 
 
 def user_key(user_id: str) -> str:
@@ -121,7 +119,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-MODELS: tuple[type[Model], ...] = (UserModel, UsernameModel, IdeaModel)
+MODELS: tuple[type[Model], ...] = (UserModel, UsernameModel, IdeaModel, IdeaAliasModel)
 _bound: TableConfig | None = None
 
 

@@ -19,7 +19,10 @@ Access = Literal["public", "user", "owner", "admin"]
 #: catalogue:read / catalogue:write - the skills catalogue object in S3
 #: secret:read - the JWT signing key
 #: cdn:invalidate - create CloudFront invalidations
-Use = Literal["table:read", "table:write", "catalogue:read", "catalogue:write", "secret:read", "cdn:invalidate"]
+#: cursor:sign - the key that signs page cursors (CURSOR_KEY)
+Use = Literal[
+    "table:read", "table:write", "catalogue:read", "catalogue:write", "secret:read", "cdn:invalidate", "cursor:sign"
+]
 
 #: Access levels that need a valid bearer token (checked by the request authorizer).
 PROTECTED: frozenset[str] = frozenset({"user", "owner", "admin"})
@@ -126,7 +129,7 @@ ROUTES: tuple[Route, ...] = (
         "list_ideas",
         "public",
         "List ideas: newest first, filter, sort, page",
-        ("table:read",),
+        ("table:read", "cursor:sign"),
         query=("status", "userId", "sort", "order", "_limit", "cursor", "_page"),
     ),
     Route("GET", "/api/ideas/{id}", "get_idea", "public", "One idea by id", ("table:read",)),
