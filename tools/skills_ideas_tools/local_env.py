@@ -257,6 +257,11 @@ def _stop_orphaned_dynamodb(state_dir: Path) -> None:
 def _create_table(services: LocalServices) -> None:
     client = services.client("dynamodb")
     if services.table_name in client.list_tables()["TableNames"]:
+        from .upgrade import upgrade_in_place
+
+        upgraded = upgrade_in_place(client, services.table_name)
+        if upgraded:
+            _say(f"Upgraded the local table to key layout 2: {upgraded['ideas']} ideas rewritten")
         return
     client.create_table(**create_table_kwargs(services.table_name))
     client.get_waiter("table_exists").wait(TableName=services.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

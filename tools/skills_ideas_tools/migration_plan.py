@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,7 +343,7 @@ def _estimated(table: str, legacy_id: str, raw: Any, stamp: str, how: str = "the
     )
 
 
-def undated_placement(legacy_ideas: list[LegacyIdea], migrated_at: str) -> dict[Any, str]:
+def undated_placement(legacy_ideas: Sequence[LegacyIdea], migrated_at: str) -> dict[Any, str]:
     """The createdAt an undated legacy idea gets: that of the dated idea with the nearest lower
     legacy id (ids were handed out in insertion order), else of the nearest higher one, else the
     migration time. Its key breaks the tie by legacy id, so undated ideas keep their legacy
