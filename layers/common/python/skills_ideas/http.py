@@ -2,6 +2,10 @@
 
 Success: ``{"success": true, "data": ..., "count"?: n, "message"?: "..."}``.
 Failure: ``{"success": false, "message": "..."}``.
+
+Every response says ``Cache-Control: no-store`` (tokens, profiles, errors and the ideas of
+the moment must not be kept by a browser or a shared cache) and ``X-Content-Type-Options:
+nosniff``; only public skill reads replace the former, through ``cacheable``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from skills_ideas.validation import clean_text, json_document, refuse_forbidden
 
 _CORS_ORIGIN = os.environ.get("CORS_ALLOW_ORIGIN", "*")
 MAX_BODY_BYTES = 64 * 1024
+#: What every response but a public skill read tells caches: keep nothing.
+NO_STORE = "no-store"
 
 Event = dict[str, Any]
 Response = dict[str, Any]
@@ -29,6 +35,7 @@ def _headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "Content-Type": "application/json",
         "Access-Control-Allow-Origin": _CORS_ORIGIN,
         "X-Content-Type-Options": "nosniff",
+        "Cache-Control": NO_STORE,
     }
     if extra:
         headers.update(extra)
