@@ -228,3 +228,9 @@ def test_the_authorizer_denies_a_hostile_token_instead_of_failing(aws, token):
     # Then it is an ordinary Deny with the legacy message
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     assert policy["context"] == {"message": "Token is not valid"}
+
+
+def test_a_long_parameter_name_is_quoted_shortened(aws):
+    route = next(r for r in ROUTES if r.function == "list_skills")
+    message = refused(call(route, query={"n" * 5000: "\x00"}))
+    assert message == f"Query parameter '{'n' * 40}…' must not contain control characters (found U+0000)"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skills_ideas.errors import ApiError, BadRequest, Unauthorized
-from skills_ideas.validation import clean_text, json_document, refuse_forbidden
+from skills_ideas.validation import clean_text, json_document, refuse_forbidden, shown
 
 _CORS_ORIGIN = os.environ.get("CORS_ALLOW_ORIGIN", "*")
 MAX_BODY_BYTES = 64 * 1024
@@ -118,7 +118,7 @@ def query(event: Event) -> dict[str, str]:
     result: dict[str, str] = {}
     for name, value in params.items():
         refuse_forbidden(name, "Query parameter names")
-        result[name] = clean_text(value or "", f"Query parameter '{name}'")
+        result[name] = clean_text("" if value is None else str(value), f"Query parameter '{shown(name)}'")
     return result
 
 
