@@ -72,7 +72,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "name": lambda body: text(body, "name", max_length=NAME_MAX, required=True),
     "category": lambda body: text(body, "category", max_length=CATEGORY_MAX, required=True),
     "proficiency": _proficiency,
-    "description": lambda body: text(body, "description", max_length=DESCRIPTION_MAX, required=False),
+    "description": lambda body: text(body, "description", max_length=DESCRIPTION_MAX, required=False, multiline=True),
 }
 
 

@@ -2,6 +2,10 @@
 
 Success: ``{"success": true, "data": ..., "count"?: n, "message"?: "..."}``.
 Failure: ``{"success": false, "message": "..."}``.
+
+Every response says ``Cache-Control: no-store`` (tokens, profiles, errors and the ideas of
+the moment must not be kept by a browser or a shared cache) and ``X-Content-Type-Options:
+nosniff``; only public skill reads replace the former, through ``cacheable``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from skills_ideas.errors import ApiError, BadRequest, Unauthorized
+from skills_ideas.validation import clean_text, json_document, refuse_forbidden, shown
 
 _CORS_ORIGIN = os.environ.get("CORS_ALLOW_ORIGIN", "*")
 MAX_BODY_BYTES = 64 * 1024
+#: What every response but a public skill read tells caches: keep nothing.
+NO_STORE = "no-store"
 
 Event = dict[str, Any]
 Response = dict[str, Any]
@@ -28,6 +35,7 @@ def _headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "Content-Type": "application/json",
         "Access-Control-Allow-Origin": _CORS_ORIGIN,
         "X-Content-Type-Options": "nosniff",
+        "Cache-Control": NO_STORE,
     }
     if extra:
         headers.update(extra)
@@ -67,32 +75,58 @@ def fail(status: int, message: str, headers: Mapping[str, str] | None = None) ->
 
 
 def json_body(event: Event) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    """The request body as a JSON object, or a 400 saying what is wrong with it: too large,
+    not UTF-8, not JSON, nested too deeply, a duplicate key, NaN or Infinity, a number too
+    large, or not an object (see ``validation.json_document``)."""
     raw = event.get("body")
     if raw is None or raw == "":
         return {}
+    too_large = BadRequest(f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB")
+    not_utf8 = BadRequest("Request body must be UTF-8 encoded JSON")
+    if not isinstance(raw, str):
+        raise not_utf8
     if event.get("isBase64Encoded"):
+        if len(raw) > 4 * -(-MAX_BODY_BYTES // 3):
+            raise too_large
         try:
-            raw = base64.b64decode(raw).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("Request body must be UTF-8 encoded JSON") from None
-    if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
-        raise BadRequest(f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB")
+            data = base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise BadRequest("Request body must be valid base64") from None
+    else:
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large
+        try:
+            data = raw.encode("utf-8")  # lone surrogates (from \udcxx escapes in the event) fail here
+        except UnicodeEncodeError:
+            raise not_utf8 from None
+    if len(data) > MAX_BODY_BYTES:
+        raise too_large
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("Request body must be valid JSON") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8 from None
+    body = json_document(text, "request body")
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object")
     return body
 
 
 def query(event: Event) -> dict[str, str]:
-    return dict(event.get("queryStringParameters") or {})
+    """The query string parameters, in NFC; a 400 naming the parameter when one holds a
+    control character or an unpaired surrogate."""
+    params = event.get("queryStringParameters") or {}
+    result: dict[str, str] = {}
+    for name, value in params.items():
+        refuse_forbidden(name, "Query parameter names")
+        result[name] = clean_text("" if value is None else str(value), f"Query parameter '{shown(name)}'")
+    return result
 
 
 def path_param(event: Event, name: str) -> str:
-    return str((event.get("pathParameters") or {}).get(name) or "")
+    """A path parameter, in NFC; a 400 naming it when it holds a control character or an
+    unpaired surrogate."""
+    value = str((event.get("pathParameters") or {}).get(name) or "")
+    return clean_text(value, f"Path parameter '{name}'")
 
 
 def header(event: Event, name: str) -> str | None:
@@ -162,8 +196,9 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
     """Wrap a handler with structured logging (correlation id = API Gateway request id),
     metrics flushing and the single mapping of errors to responses.
 
-    Domain errors become their 4xx/503 with the message; anything unexpected is logged with
-    its stack trace and answered with a generic 500 that reveals nothing internal.
+    Domain errors become their 4xx/503 with the message; input nested deeper than Python
+    recurses is a 400; anything unexpected is logged with its stack trace and answered with
+    a generic 500 that reveals nothing internal.
     """
     from aws_lambda_powertools.logging import correlation_paths
 
@@ -175,6 +210,11 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
         except ApiError as error:
             logger.info("request rejected", extra={"status": error.status, "reason": error.message})
             return fail(error.status, error.message)
+        except RecursionError as error:
+            # Only input nests deep enough for this (a JSON cursor, say): bodies are bounded
+            # by json_body, and this keeps any other decoder from turning it into a 500.
+            logger.warning("request nested too deeply", extra={"error": str(error)})
+            return fail(400, "Request is nested too deeply")
         except Exception:
             logger.exception("unhandled error")
             return fail(500, "Internal server error")

@@ -23,7 +23,7 @@ from skills_ideas import cursors, models
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import user_key
-from skills_ideas.validation import bounded_int, choice, optional_string, reject_unknown
+from skills_ideas.validation import bounded_int, choice, optional_string, reject_unknown, text
 
 STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")
 DEFAULT_STATUS = "Concept"
@@ -104,15 +104,7 @@ def key_for(created_at: str, tiebreak: int | None = None) -> str:
 
 # ---------------------------------------------------------------- validation
 def _title(body: dict[str, Any]) -> str:
-    value = body.get("title")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise BadRequest("Title is required")
-    if not isinstance(value, str):
-        raise BadRequest("Title must be a string")
-    value = value.strip()
-    if len(value) > TITLE_MAX:
-        raise BadRequest(f"Title must be at most {TITLE_MAX} characters")
-    return value
+    return text(body, "title", max_length=TITLE_MAX, required=True)
 
 
 def _status(body: dict[str, Any]) -> str:
@@ -125,7 +117,7 @@ def _status(body: dict[str, Any]) -> str:
 
 
 def _description(body: dict[str, Any]) -> str | None:
-    return optional_string(body, "description", max_length=DESCRIPTION_MAX)
+    return optional_string(body, "description", max_length=DESCRIPTION_MAX, multiline=True)
 
 
 def validate_full(body: dict[str, Any]) -> dict[str, Any]:

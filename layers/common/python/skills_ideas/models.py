@@ -16,6 +16,7 @@ from pynamodb.models import Model
 
 from skills_ideas.config import TableConfig
 from skills_ideas.schema import INDEXES, PARTITION_KEY, SORT_KEY
+from skills_ideas.validation import caseless
 
 
 class _Meta:
@@ -45,7 +46,7 @@ class UserModel(Model):
 
 
 class UsernameModel(Model):
-    """``USERNAME#<lower-cased username>`` / ``USERNAME``: the uniqueness claim."""
+    """``USERNAME#<NFKC case fold of the username>`` / ``USERNAME``: the uniqueness claim."""
 
     class Meta(_Meta):
         pass
@@ -111,7 +112,8 @@ def user_key(user_id: str) -> str:
 
 
 def username_key(username: str) -> str:
-    return f"USERNAME#{username.lower()}"
+    """The claim key of a name: its NFKC case fold, so ``ada``, ``ADA`` and ``ａｄａ`` are one."""
+    return f"USERNAME#{caseless(username)}"
 
 
 def now_iso() -> str:

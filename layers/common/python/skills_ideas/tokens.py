@@ -16,6 +16,9 @@ from skills_ideas.config import AuthConfig, ConfigError
 
 ALGORITHM = "HS256"
 SECRET_CACHE_SECONDS = 300
+#: Longest token looked at. Ours stay under 3 KB (a 255-character legacy name escaped in
+#: the payload); API Gateway caps all headers at 10 KB anyway.
+MAX_TOKEN_CHARS = 8192
 
 
 class InvalidToken(Exception):
@@ -56,6 +59,10 @@ def issue(config: AuthConfig, *, user_id: str, username: str, role: str, now: fl
 
 
 def verify(config: AuthConfig, token: str) -> Claims:
+    """The claims of a token we issued; ``InvalidToken`` for anything else, however hostile
+    (non-ASCII or unpaired surrogates, a header nested deep, an oversized token)."""
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        raise InvalidToken("not a compact JWS of a sane size")
     try:
         claims = jwt.decode(
             token,
@@ -65,8 +72,8 @@ def verify(config: AuthConfig, token: str) -> Claims:
             issuer=config.issuer,
             options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
-    except jwt.PyJWTError as error:
-        raise InvalidToken(str(error)) from None
+    except (jwt.PyJWTError, ValueError, RecursionError) as error:
+        raise InvalidToken(str(error) or type(error).__name__) from None
     role = claims.get("role")
     if not isinstance(claims.get("sub"), str) or role not in ("user", "admin"):
         raise InvalidToken("unexpected claims")

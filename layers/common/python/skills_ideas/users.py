@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,10 @@ from skills_ideas import models, passwords
 from skills_ideas.errors import BadRequest, Conflict, NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import now_iso, user_key, username_key
+from skills_ideas.validation import SECRET, refuse_forbidden
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
+#: A whole new username (``\Z``: ``$`` would also match before a final newline).
+USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.-]{3,50}\Z")
 ROLES = ("user", "admin")
 #: Owner of migrated ideas whose legacy user is gone. It has no username claim and no
 #: password, so nobody can log in as it.
@@ -43,16 +46,20 @@ def _user(item: models.UserModel) -> User:
 
 
 def credentials(body: dict[str, Any]) -> tuple[str, str]:
+    """Username and password as sent (login looks a legacy name up as typed). Neither may
+    hold NUL or an unpaired surrogate; a username no control character either."""
     username, password = body.get("username"), body.get("password")
     if not username or not password:
         raise BadRequest("Username and password are required")
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("Username and password must be strings")
+    refuse_forbidden(username, "Username")
+    refuse_forbidden(password, "Password", SECRET)
     return username, password
 
 
 def validate_new(username: str, password: str) -> None:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         raise BadRequest("Username must be 3-50 characters: letters, digits, '_', '.' or '-'")
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         raise BadRequest(f"Password must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters long")
@@ -61,7 +68,9 @@ def validate_new(username: str, password: str) -> None:
 def register(username: str, password: str) -> User:
     """Create a user. The user item and the username claim are written in one transaction,
     each conditioned on not existing: of two concurrent registrations of one name (in any
-    letter case) exactly one succeeds; the other gets 409."""
+    spelling: see ``username_key``) exactly one succeeds; the other gets 409. The name is
+    kept in NFC, the form it is shown in."""
+    username = unicodedata.normalize("NFC", username)
     validate_new(username, password)
     user = User(ulid(), username, "user", now_iso())
     put_user(user, passwords.hash_password(password))
@@ -108,16 +117,38 @@ def put_user(user: User, password_hash: str | None, legacy_id: str | None = None
         time.sleep(0.02 * attempt)
 
 
+def legacy_username_key(username: str) -> str:
+    """The claim key of a name before keys were case folded: the lower-cased name. Claims
+    the legacy migration wrote then carry it."""
+    return f"USERNAME#{username.lower()}"
+
+
+def _claim(username: str) -> models.UsernameModel | None:
+    """The claim of a login name. When the name's old lower-cased key differs from its case
+    fold (``Straße``, ``ａｄａ``: only possible for migrated names, since new names are
+    ASCII), a claim under the old key is the exact name a migrated user logs in with, so it
+    is looked up first; otherwise the name's claim is under its case fold."""
+    keys = [username_key(username)]
+    if legacy_username_key(username) != keys[0]:
+        keys.insert(0, legacy_username_key(username))
+    for key in keys:
+        try:
+            return models.UsernameModel.get(key, "USERNAME")
+        except models.UsernameModel.DoesNotExist:
+            continue
+    return None
+
+
 def find_login(username: str) -> tuple[User, str] | None:
-    """The user and stored hash for a login name (any letter case), or None."""
+    """The user and stored hash for a login name (in any spelling of the same name), or None."""
     if len(username) > 255:
         return None
+    claim = _claim(username)
+    if claim is None:
+        return None
     try:
-        claim = models.UsernameModel.get(username_key(username), "USERNAME")
         item = models.UserModel.get(user_key(claim.userId), "PROFILE")
     except models.UserModel.DoesNotExist:
-        return None
-    except models.UsernameModel.DoesNotExist:
         return None
     if not item.passwordHash:
         return None
