@@ -58,8 +58,13 @@ class CatalogueStore:
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("s3", region_name=self.config.region, endpoint_url=self.config.endpoint_url)
+            # The time budget (docs/security.md): bounded connect and read, two attempts at most.
+            budget = Config(connect_timeout=0.5, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+            self._client = boto3.client(
+                "s3", region_name=self.config.region, endpoint_url=self.config.endpoint_url, config=budget
+            )
         return self._client
 
     def current(self) -> Catalogue:

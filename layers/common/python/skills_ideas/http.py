@@ -197,7 +197,8 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
     metrics flushing and the single mapping of errors to responses.
 
     Domain errors become their 4xx/503 with the message; input nested deeper than Python
-    recurses is a 400; anything unexpected is logged with its stack trace and answered with
+    recurses is a 400; a dependency that is down, throttling or too slow is a 503 with
+    ``Retry-After`` (``skills_ideas.faults``); anything unexpected is logged with its stack trace and answered with
     a generic 500 that reveals nothing internal.
     """
     from aws_lambda_powertools.logging import correlation_paths
@@ -215,7 +216,16 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
             # by json_body, and this keeps any other decoder from turning it into a 500.
             logger.warning("request nested too deeply", extra={"error": str(error)})
             return fail(400, "Request is nested too deeply")
-        except Exception:
+        except Exception as error:
+            from skills_ideas.faults import RETRY_AFTER_SECONDS, is_unavailable
+
+            if is_unavailable(error):
+                logger.warning("dependency unavailable", extra={"error": repr(error)[:500]})
+                return fail(
+                    503,
+                    "The service is busy or a dependency is not answering; retry in a few seconds",
+                    {"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             logger.exception("unhandled error")
             return fail(500, "Internal server error")
 

@@ -20,12 +20,18 @@ from skills_ideas.validation import caseless
 
 
 class _Meta:
+    """The time budget of every call (docs/security.md, "Time budget"): one attempt, 0.5 s to
+    connect and 2 s to answer. A request makes at most three calls in sequence, so it answers
+    within 7.5 s, inside the functions' 10 s timeout; a slow or throttling table becomes a 503
+    with Retry-After (the client retries), never a hang, and no SDK retry can replay a
+    conditional write that already landed."""
+
     table_name = "unbound"
     region = "us-east-1"
     host: str | None = None
-    max_retry_attempts = 3
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 5
+    max_retry_attempts = 0
+    connect_timeout_seconds = 0.5
+    read_timeout_seconds = 2
 
 
 class UserModel(Model):
