@@ -364,3 +364,27 @@ def test_a_rerun_after_go_live_keeps_upgraded_hashes_and_edited_ideas(legacy, ta
     assert get_idea("12")[1]["data"]["status"] == "Completed"
     assert table_dump(target)[("USER#1", "PROFILE")]["passwordHash"]["S"].startswith("$argon2id$")
     assert login("alice", "alice-password")[0] == 200
+
+
+def test_names_that_read_the_same_get_one_claim_each_and_every_user_logs_in(tmp_path, target):
+    # Given legacy users whose names differ only in case, width or a German sharp s
+    db = build(
+        tmp_path / "same.sqlite",
+        users=[
+            (1, "ada", "pw-ada-1", None),
+            (2, "ａｄａ", "pw-ada-2", None),
+            (3, "Straße", "pw-strasse-3", None),
+            (4, "STRASSE", "pw-strasse-4", None),
+            (5, "tab\there", "pw-tab-5", None),
+        ],
+    )
+    report = run_migration(db, target)
+    # Then the lowest id keeps each name, the others are renamed and told, and nobody's claim is lost
+    assert report.logins["1"] == "ada" and report.logins["3"] == "Straße"
+    assert report.logins["2"] != "ａｄａ" and report.logins["4"] != "STRASSE"
+    assert set(decisions(report, "username-collision")) == {"2", "4"}
+    assert report.logins["5"] == "legacy-user-5"  # a name login refuses (a control character)
+    for uid, password in (("1", "pw-ada-1"), ("2", "pw-ada-2"), ("3", "pw-strasse-3"), ("4", "pw-strasse-4")):
+        assert login(report.logins[uid], password)[0] == 200, uid
+    claims = [pk for pk, sk in table_dump(target) if sk == "USERNAME"]
+    assert len(claims) == len(set(claims)) == 5

@@ -28,6 +28,7 @@ from skills_ideas.deployment import (
     OUTPUT_TABLE,
 )
 from skills_ideas.users import ORPHAN_OWNER_ID, username_key
+from skills_ideas.validation import caseless
 
 from . import migration_plan
 from .legacy_source import LegacyData, LegacyInputError, SkillsFile, read_database, read_skills
@@ -282,7 +283,7 @@ def _foreign_claims(io: BatchIO, data: LegacyData, options: Options, migrated_at
     checked: set[str] = set()
     while True:
         logins = migration_plan.plan_usernames(data.users, taken)
-        wanted = sorted({name.lower() for name, _ in logins.values()} - checked)
+        wanted = sorted({caseless(name) for name, _ in logins.values()} - checked)
         if not wanted:
             return taken
         keys = [{"PK": {"S": username_key(name)}, "SK": {"S": "USERNAME"}} for name in wanted]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from skills_ideas import ideas, users
 from skills_ideas.users import ORPHAN_OWNER_ID, USERNAME_RE, User
+from skills_ideas.validation import caseless
 
 from .legacy_source import LegacyData, LegacyIdea, LegacyInputError, LegacyUser
 
@@ -175,8 +177,9 @@ def _as_text(value: Any) -> str:
 
 
 def login_usable(name: str) -> bool:
-    """Can the login handler find this exact name? (It validates no format.)"""
-    return 0 < len(name) <= LOGIN_NAME_MAX
+    """Can the login handler find this exact name? It refuses control characters and lone
+    surrogates, and nothing else of the format."""
+    return 0 < len(name) <= LOGIN_NAME_MAX and not any(unicodedata.category(c) in ("Cc", "Cs") for c in name)
 
 
 def _suffixed(base: str, suffix: str) -> str:
@@ -204,8 +207,8 @@ def plan_usernames(legacy_users: Iterable[LegacyUser], taken: Mapping[str, str])
     result: dict[int, tuple[str, str | None]] = {}
     for user in ordered:
         name = _as_text(user.username)
-        if login_usable(name) and name.lower() not in claimed:
-            claimed[name.lower()] = f"legacy user {user.id}"
+        if login_usable(name) and caseless(name) not in claimed:
+            claimed[caseless(name)] = f"legacy user {user.id}"
             result[user.id] = (name, None)
     for user in ordered:
         if user.id in result:
@@ -215,21 +218,21 @@ def plan_usernames(legacy_users: Iterable[LegacyUser], taken: Mapping[str, str])
             base, reason = f"legacy-user-{user.id}", "username-unusable"
         else:
             base = _suffixed(name, f"-legacy{user.id}")
-            holder = claimed[name.lower()]
+            holder = claimed[caseless(name)]
             reason = "username-taken-in-new-service" if holder.startswith("new-service") else "username-collision"
         candidate, n = base, 2
-        while candidate.lower() in claimed:
+        while caseless(candidate) in claimed:
             candidate, n = _suffixed(base, f"-{n}"), n + 1
-        claimed[candidate.lower()] = f"legacy user {user.id}"
+        claimed[caseless(candidate)] = f"legacy user {user.id}"
         result[user.id] = (candidate, reason)
     return result
 
 
 def _holder_of(name: str, plan: Mapping[int, tuple[str, str | None]], taken: Mapping[str, str]) -> str:
-    if name.lower() in taken:
-        return f"user {taken[name.lower()]} (registered in the new service)"
+    if caseless(name) in taken:
+        return f"user {taken[caseless(name)]} (registered in the new service)"
     for uid, (login, _) in plan.items():
-        if login.lower() == name.lower():
+        if caseless(login) == caseless(name):
             return f"legacy user {uid} ({login!r})"
     return "another user"
 
