@@ -299,8 +299,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the gateway itself: answer, log, keep serving
             log.error("gateway error on %s %s: %s", self.command, self.path, describe_exception(exc), exc_info=exc)
             response, function = _json_response(500, {"message": "Internal server error"}), "-"
+        self._log_request(response.status, started, function)  # before the reply: logged once it arrives
         self._send(response)
-        self._log_request(response.status, started, function)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
@@ -310,8 +310,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _refuse(self, refused: _RequestError, started: float | None = None) -> None:
         self.close_connection = True  # the rest of what the client sent cannot be trusted
-        self._send(_envelope(refused.status, refused.message))
         self._log_request(refused.status, started, "-", refused.message)
+        self._send(_envelope(refused.status, refused.message))
 
     # ---------------------------------------------------------------------------- responses
 
