@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy
+.PHONY: help install dev invoke lint unit test bench load synth openapi clean layer infra-tests diff deploy
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and 
 
 bench: install ## cold first response of every handler vs a boto3 floor (writes docs/performance.md)
 	$(BIN)/python bench/cold_start.py --write docs/performance.md
+
+load: install ## locust at 1/8/32/64 users on a fresh local stack, or HOST=https://<stage>; writes docs/load.md
+	$(BIN)/python bench/load.py $(if $(HOST),--host '$(HOST)') --write docs/load.md
 
 openapi: install ## regenerate docs/openapi.json from the route manifest
 	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"

@@ -185,3 +185,19 @@ def test_proxy_result_headers_merge_and_base64_body():
 def test_malformed_proxy_results_are_rejected(result):
     with pytest.raises(MalformedProxyResult):
         proxy_result_to_response(result)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Injected": "a\r\nSet-Cookie: stolen=1"},
+        {"X-Line": "a\nb"},
+        {"Bad Name": "1"},
+        {"X-Snowman": "\u2603"},
+    ],
+    ids=["crlf-in-value", "lf-in-value", "space-in-name", "not-latin-1"],
+)
+def test_headers_that_would_break_the_response_framing_are_rejected(headers):
+    # A handler header must never smuggle another header or line onto the wire
+    with pytest.raises(MalformedProxyResult, match="invalid header"):
+        proxy_result_to_response({"statusCode": 200, "headers": headers, "body": "{}"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -246,6 +247,11 @@ def authorizer_request_context(result: dict, latency_ms: int) -> dict:
 # ------------------------------------------------------------------------------------ responses
 
 
+#: RFC 9110 field names (tokens) and values (visible Latin-1 and inner spaces, no CR or LF).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
 class MalformedProxyResult(ValueError):
     """The handler returned something API Gateway answers with 502."""
 
@@ -287,4 +293,7 @@ def proxy_result_to_response(result: object) -> HttpResponse:
         names["content-type"] = "Content-Type"
         merged["content-type"] = ["application/json"]
     headers = [(names[key], value) for key, values in merged.items() for value in values]
+    for name, value in headers:
+        if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+            raise MalformedProxyResult(f"Malformed Lambda proxy response: invalid header {name!r}: {value!r:.100}")
     return HttpResponse(result["statusCode"], headers, raw)

@@ -2,29 +2,67 @@
 
 The jar ships in the npm package ``amplify-dynamodb-simulator`` (``package/emulator``). It is
 downloaded with ``npm pack`` into a cache shared by every checkout and started with
-``-sharedDb -dbPath <state dir>`` so its data survives restarts.
+``-sharedDb -dbPath <state dir>`` so its data survives restarts. The package is checked against
+a pinned SHA-256 before it is unpacked, and the jar before every start: a changed file is never
+run. ``Watchdog`` keeps a running DynamoDB Local up (``make dev``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger("skills_ideas_tools.dynamodb_local")
 
 NPM_PACKAGE = "amplify-dynamodb-simulator"
 NPM_VERSION = "2.9.30"
+#: SHA-256 of the package tarball that ``npm pack`` fetches (checked before unpacking).
+PACKAGE_SHA256 = "3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9"
+#: SHA-256 of ``package/emulator/DynamoDBLocal.jar`` in that package (checked before every start).
+JAR_SHA256 = "454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7"
 START_TIMEOUT_SECONDS = 60.0
 
 
 class DynamoDBLocalUnavailable(RuntimeError):
     """Java or the jar is missing, or the process did not come up; the message says which."""
+
+
+class EmulatorChecksumMismatch(DynamoDBLocalUnavailable):
+    """The downloaded package or the cached jar is not the pinned one; it is not run."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_jar(emulator: Path, expected: str = JAR_SHA256) -> Path:
+    """The jar in ``emulator`` if its SHA-256 is the pinned one, else EmulatorChecksumMismatch."""
+    jar = emulator / "DynamoDBLocal.jar"
+    actual = sha256_of(jar)
+    if actual != expected:
+        raise EmulatorChecksumMismatch(
+            f"{jar} has SHA-256 {actual}, not the pinned {expected} of {NPM_PACKAGE}@{NPM_VERSION}: "
+            f"refusing to run it. Delete {emulator} to fetch it again."
+        )
+    return jar
 
 
 def cache_dir() -> Path:
@@ -46,8 +84,14 @@ def java_executable() -> str:
 
 
 def ensure_emulator(cache: Path | None = None) -> Path:
-    """The directory holding DynamoDBLocal.jar, fetching it with ``npm pack`` the first time."""
-    target = (cache or cache_dir()) / "emulator"
+    """The directory holding the verified DynamoDBLocal.jar, fetching it with ``npm pack`` the first time."""
+    target = _fetch_emulator(cache or cache_dir())
+    verify_jar(target)
+    return target
+
+
+def _fetch_emulator(cache: Path) -> Path:
+    target = cache / "emulator"
     if (target / "DynamoDBLocal.jar").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +114,12 @@ def ensure_emulator(cache: Path | None = None) -> Path:
             tarballs = list(Path(tmp).glob("*.tgz"))
             if done.returncode != 0 or not tarballs:
                 raise DynamoDBLocalUnavailable(f"npm pack {spec} failed: {done.stderr.strip()[-500:]}")
+            actual = sha256_of(tarballs[0])
+            if actual != PACKAGE_SHA256:
+                raise EmulatorChecksumMismatch(
+                    f"npm pack {spec} gave a package with SHA-256 {actual}, not the pinned {PACKAGE_SHA256}: "
+                    "refusing to unpack it"
+                )
             with tarfile.open(tarballs[0]) as archive:
                 members = [m for m in archive.getmembers() if m.name.startswith("package/emulator/")]
                 archive.extractall(tmp, members=members, filter="data")
@@ -183,3 +233,125 @@ class DynamoDBLocal:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"code {code}, {signal.Signals(-code).name}"
+    return f"code {code}"
+
+
+class Watchdog:
+    """Keeps DynamoDB Local running for ``make dev``.
+
+    Waits on the process (so an exit is reaped at once, never left a zombie), says so, and
+    starts a new one on the same port and database directory. At most ``max_restarts`` in
+    any ``window_seconds``: past that it gives up and calls ``on_give_up`` with the reason.
+    ``pid`` is the running process, a child of this process (started by ``DynamoDBLocal``).
+    """
+
+    def __init__(
+        self,
+        db_dir: Path,
+        port: int,
+        pid: int,
+        *,
+        cache: Path | None = None,
+        max_restarts: int = 3,
+        window_seconds: float = 600.0,
+        on_restart: Callable[[int], None] | None = None,
+        on_give_up: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db_dir = db_dir
+        self.port = port
+        self.pid = pid
+        self.cache = cache
+        self.max_restarts = max_restarts
+        self.window_seconds = window_seconds
+        self.on_restart = on_restart
+        self.on_give_up = on_give_up
+        self.restarts: deque[float] = deque()
+        self._current: DynamoDBLocal | None = None  # the process this watchdog started, if any
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="dynamodb-local-watchdog", daemon=True)
+
+    def start(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching; stop the process this watchdog started (the first one is its owner's)."""
+        with self._lock:
+            self._stopping.set()
+            current, self._current = self._current, None
+        if current is not None:
+            current.stop()
+
+    def __enter__(self) -> Watchdog:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait(self, pid: int) -> int | None:
+        """Block until ``pid`` exits; its exit code (negative: the signal), None when stopping."""
+        current = self._current
+        if current is not None and current.process is not None and current.process.pid == pid:
+            return current.process.wait()
+        while not self._stopping.is_set():
+            try:
+                waited, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped by its owner, which only happens when stopping
+                if not self._stopping.is_set():
+                    log.error("cannot watch DynamoDB Local (pid %d): not a running child of this process", pid)
+                return None
+            if waited == pid:
+                return os.waitstatus_to_exitcode(status)
+        return None
+
+    def _watch(self) -> None:
+        pid = self.pid
+        while True:
+            code = self._wait(pid)
+            if code is None or self._stopping.is_set():
+                return
+            log_file = self.db_dir / "dynamodb-local.log"
+            now = time.monotonic()
+            while self.restarts and now - self.restarts[0] > self.window_seconds:
+                self.restarts.popleft()
+            if len(self.restarts) >= self.max_restarts:
+                self._give_up(
+                    f"DynamoDB Local exited ({_describe_exit(code)}) again after {len(self.restarts)} restart(s) "
+                    f"in {self.window_seconds:.0f}s; giving up. Its log: {log_file}"
+                )
+                return
+            self.restarts.append(now)
+            log.error(
+                "DynamoDB Local exited (%s); restarting (%d of at most %d) on port %d, database %s",
+                _describe_exit(code),
+                len(self.restarts),
+                self.max_restarts,
+                self.port,
+                self.db_dir,
+            )
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._current = DynamoDBLocal(self.db_dir, self.port, self.cache).start()
+                except DynamoDBLocalUnavailable as exc:
+                    self._current = None
+                    self._give_up(f"DynamoDB Local exited ({_describe_exit(code)}) and could not be restarted: {exc}")
+                    return
+                assert self._current.process is not None
+                pid = self.pid = self._current.process.pid
+            log.warning("DynamoDB Local is back on port %d (pid %d)", self.port, pid)
+            if self.on_restart is not None:
+                self.on_restart(pid)
+
+    def _give_up(self, message: str) -> None:
+        log.critical("%s", message)
+        if self.on_give_up is not None:
+            self.on_give_up(message)
