@@ -21,23 +21,41 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy
+.PHONY: help install update-deps dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): pyproject.toml
+# Two hashed locks, both written by `make update-deps` from pyproject.toml: the runtime lock (what
+# the Lambda dependencies layer ships) and the dev lock, a superset with the same pins.
+LOCK_DEV := requirements-dev.txt
+LOCK_RUNTIME := layers/dependencies/requirements.txt
+
+# The venv is rebuilt from scratch whenever a lock changes, so it holds exactly the dev lock.
+$(PY_STAMP): $(LOCK_DEV) pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 (or python3) is required"; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,cdk]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK_DEV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything pinned
+install: $(PY_STAMP) $(NODE_STAMP) ## create .venv (exactly the hashed dev lock) and node_modules (package-lock.json)
+
+# uv resolves for every platform and Python >= 3.11 at once (the dev machines run x86_64, the
+# layer is arm64), keeps the current pins unless asked, and records every file's hash.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make update-deps" $(if $(UPGRADE),--upgrade) $(addprefix --upgrade-package ,$(PACKAGES))
+
+update-deps: $(PY_STAMP) ## re-resolve both locks from pyproject.toml (UPGRADE=1: newest allowed; PACKAGES="boto3 botocore")
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], "pip", sep="\n")' \
+		| $(UV_COMPILE) pyproject.toml - --extra dev --extra cdk -o $(LOCK_DEV)
+	$(UV_COMPILE) pyproject.toml --constraints $(LOCK_DEV) -o $(LOCK_RUNTIME)
+	$(MAKE) install
 
 dev: install ## serve the API on http://127.0.0.1:3000 (PORT, LOCAL_STATE_DIR override)
 	$(BIN)/skills-ideas serve
@@ -73,7 +91,7 @@ REAL_AWS := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID
 NO_AWS := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-layer: install ## build the dependencies Lambda layer without Docker (only when its requirements change)
+layer: install ## build the dependencies Lambda layer from the runtime lock, without Docker (only when the lock changes)
 	$(BIN)/python -m infra.layer_build
 
 synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
