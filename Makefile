@@ -72,8 +72,8 @@ lint: install ## ruff (lint and format check) on everything, mypy on functions/ 
 test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
 	$(BIN)/pytest
 
-bench: install ## cold first response of every handler vs a boto3 floor (writes docs/performance.md)
-	$(BIN)/python bench/cold_start.py --write docs/performance.md
+bench: install ## cold first response of every handler vs a boto3 floor, interleaved (WRITE=1: into docs/performance.md)
+	$(BIN)/python bench/cold_start.py $(if $(WRITE),--write docs/performance.md)
 
 openapi: install ## regenerate docs/openapi.json from the route manifest
 	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"
