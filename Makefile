@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install update-deps dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy
+.PHONY: help install update-deps dev invoke lint unit test bench synth openapi clean layer infra-tests diff deploy sam-env
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -97,6 +97,11 @@ layer: install ## build the dependencies Lambda layer from the runtime lock, wit
 synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
 	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$$stage -o cdk.out/$$stage; done
 	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
+
+SAM_TEMPLATE = cdk.out/$(STAGE)/SkillsIdeas-$(STAGE).template.json
+sam-env: install ## env.json for `sam local invoke` against the running make dev (SAM_HOST=127.0.0.1 for --docker-network host)
+	@test -f $(SAM_TEMPLATE) || $(MAKE) synth STAGES=$(STAGE)
+	$(BIN)/skills-ideas sam-env --template $(SAM_TEMPLATE) $(if $(SAM_HOST),--host $(SAM_HOST))
 
 infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint)
 	$(BIN)/pytest tests/infra
