@@ -31,12 +31,17 @@ help: ## list the verbs
 LOCK_DEV := requirements-dev.txt
 LOCK_RUNTIME := layers/dependencies/requirements.txt
 
-# The venv is rebuilt from scratch whenever a lock changes, so it holds exactly the dev lock.
+# The venv is rebuilt from scratch when the dev lock's content changes (its hash is kept in the
+# venv), so it holds exactly the lock; a change of pyproject.toml alone reinstalls the project.
+LOCK_HASH := $(VENV)/.lock.sha256
 $(PY_STAMP): $(LOCK_DEV) pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 (or python3) is required"; exit 1; }
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK_DEV)
+	@if [ "$$(sha256sum < $(LOCK_DEV))" != "$$(cat $(LOCK_HASH) 2>/dev/null)" ]; then set -ex; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK_DEV); \
+		sha256sum < $(LOCK_DEV) > $(LOCK_HASH); \
+	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
