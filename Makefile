@@ -21,23 +21,46 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench load synth openapi clean layer infra-tests diff deploy
+.PHONY: help install update-deps dev invoke lint unit test bench load synth openapi clean layer infra-tests diff deploy sam-env
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): pyproject.toml
+# Two hashed locks, both written by `make update-deps` from pyproject.toml: the runtime lock (what
+# the Lambda dependencies layer ships) and the dev lock, a superset with the same pins.
+LOCK_DEV := requirements-dev.txt
+LOCK_RUNTIME := layers/dependencies/requirements.txt
+
+# The venv is rebuilt from scratch when the dev lock's content changes (its hash is kept in the
+# venv), so it holds exactly the lock; a change of pyproject.toml alone reinstalls the project.
+LOCK_HASH := $(VENV)/.lock.sha256
+$(PY_STAMP): $(LOCK_DEV) pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 (or python3) is required"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,cdk]'
+	@if [ "$$(sha256sum < $(LOCK_DEV))" != "$$(cat $(LOCK_HASH) 2>/dev/null)" ]; then set -ex; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK_DEV); \
+		sha256sum < $(LOCK_DEV) > $(LOCK_HASH); \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything pinned
+install: $(PY_STAMP) $(NODE_STAMP) ## create .venv (exactly the hashed dev lock) and node_modules (package-lock.json)
+
+# uv resolves for every platform and Python >= 3.11 at once (the dev machines run x86_64, the
+# layer is arm64), keeps the current pins unless asked, and records every file's hash.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make update-deps" $(if $(UPGRADE),--upgrade) $(addprefix --upgrade-package ,$(PACKAGES))
+
+update-deps: $(PY_STAMP) ## re-resolve both locks from pyproject.toml (UPGRADE=1: newest allowed; PACKAGES="boto3 botocore")
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], "pip", sep="\n")' \
+		| $(UV_COMPILE) pyproject.toml - --extra dev --extra cdk -o $(LOCK_DEV)
+	$(UV_COMPILE) pyproject.toml --constraints $(LOCK_DEV) -o $(LOCK_RUNTIME)
+	$(MAKE) install
 
 dev: install ## serve the API on http://127.0.0.1:3000 (PORT, LOCAL_STATE_DIR override)
 	$(BIN)/skills-ideas serve
@@ -54,8 +77,8 @@ lint: install ## ruff (lint and format check) on everything, mypy on functions/ 
 test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
 	$(BIN)/pytest
 
-bench: install ## cold first response of every handler vs a boto3 floor (writes docs/performance.md)
-	$(BIN)/python bench/cold_start.py --write docs/performance.md
+bench: install ## cold first response of every handler vs a boto3 floor, interleaved (WRITE=1: into docs/performance.md)
+	$(BIN)/python bench/cold_start.py $(if $(WRITE),--write docs/performance.md)
 
 load: install ## locust at 1/8/32/64 users on a fresh local stack, or HOST=https://<stage>; writes docs/load.md
 	$(BIN)/python bench/load.py $(if $(HOST),--host '$(HOST)') --write docs/load.md
@@ -76,12 +99,17 @@ REAL_AWS := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID
 NO_AWS := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-layer: install ## build the dependencies Lambda layer without Docker (only when its requirements change)
+layer: install ## build the dependencies Lambda layer from the runtime lock, without Docker (only when the lock changes)
 	$(BIN)/python -m infra.layer_build
 
 synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
 	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$$stage -o cdk.out/$$stage; done
 	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
+
+SAM_TEMPLATE = cdk.out/$(STAGE)/SkillsIdeas-$(STAGE).template.json
+sam-env: install ## env.json for `sam local invoke` against the running make dev (SAM_HOST=127.0.0.1 for --docker-network host)
+	@test -f $(SAM_TEMPLATE) || $(MAKE) synth STAGES=$(STAGE)
+	$(BIN)/skills-ideas sam-env --template $(SAM_TEMPLATE) $(if $(SAM_HOST),--host $(SAM_HOST))
 
 infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint)
 	$(BIN)/pytest tests/infra

@@ -6,6 +6,8 @@ import base64
 import importlib
 import json
 import os
+import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 
 from skills_ideas import models, schema
+from skills_ideas_tools.dynamodb_local import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOGUE = REPO / "layers/common/python/skills_ideas/data/skills.json"
@@ -32,6 +35,32 @@ def create_catalogue(endpoint_url: str | None = None, body: bytes | None = None)
     bucket = os.environ["CATALOGUE_BUCKET"]
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=os.environ["CATALOGUE_KEY"], Body=body or DEFAULT_CATALOGUE.read_bytes())
+
+
+@contextmanager
+def serving(state: Path, engine: str = "moto") -> Iterator[subprocess.Popen]:
+    """``skills-ideas serve`` (what ``make dev`` runs) on ``state`` and a free port, in its own
+    process; yielded once it has published its gateway URL, stopped by Ctrl-C (SIGINT) after."""
+    services = state / "services.json"
+    command = [sys.executable, "-m", "skills_ideas_tools.cli", "serve", "--port", "0", "--engine", engine]
+    serve = subprocess.Popen(
+        [*command, "--state-dir", str(state)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        def published() -> bool:
+            return services.is_file() and "gateway_url" in services.read_text()
+
+        assert wait_until(lambda: published() or serve.poll() is not None, 120), "serve did not start"
+        assert serve.poll() is None, serve.stderr.read() if serve.stderr else ""
+        yield serve
+    finally:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            raise
 
 
 def load_handler(function: str) -> ModuleType:

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ import pytest
 
 from skills_ideas_tools import invoke
 from skills_ideas_tools.cli import main
-from skills_ideas_tools.dynamodb_local import wait_until
 from skills_ideas_tools.lambda_runtime import mapping_loader
+from tests.support import serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,31 +81,7 @@ def test_serve_reports_its_port_invoke_reuses_it_and_ctrl_c_stops_it(
 ):
     state = tmp_path / "state"
     services_file = state / "services.json"
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "skills_ideas_tools.cli",
-            "serve",
-            "--port",
-            "0",
-            "--engine",
-            "moto",
-            "--state-dir",
-            str(state),
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-
-        def published():
-            return services_file.is_file() and "gateway_url" in services_file.read_text()
-
-        assert wait_until(lambda: published() or serve.poll() is not None, 60), "serve did not start"
-        assert serve.poll() is None, serve.stderr.read()
+    with serving(state) as serve:
         running = json.loads(services_file.read_text())
         assert http(running["gateway_url"] + "/api/does-not-exist").status == 404
 
@@ -117,20 +92,14 @@ def test_serve_reports_its_port_invoke_reuses_it_and_ctrl_c_stops_it(
         fake_functions({"health": health})
         assert main(["invoke", "health", str(event_file), "--state-dir", str(state)]) == 0
         assert json.loads(capsys.readouterr().out)["body"] == running["s3_endpoint"]
-    finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            raise
     assert serve.returncode == 0, serve.stderr.read()
     assert not services_file.exists()
 
 
 def test_invoke_of_a_real_handler_prints_only_its_result_on_stdout(tmp_path):
     # Given a real handler whose structured logger was created before invoke redirected stdout
-    # When `skills-ideas invoke` runs it on its sample event (the idea does not exist: it logs the 404)
+    # When `skills-ideas invoke` runs it on its sample event without the sample data (the idea
+    # does not exist: it logs the 404)
     run = subprocess.run(
         [
             sys.executable,
@@ -139,6 +108,7 @@ def test_invoke_of_a_real_handler_prints_only_its_result_on_stdout(tmp_path):
             "invoke",
             "get_idea",
             "events/get_idea.json",
+            "--no-samples",
             "--engine",
             "moto",
             "--state-dir",

@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "migrate",
     "admin",
     "upgrade",
+    "sam_env",
 )
 
 

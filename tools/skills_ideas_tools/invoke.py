@@ -3,6 +3,10 @@
 Like ``sam local invoke`` without Docker. The event is passed as is (protected routes'
 authorizer context must be in the event's requestContext). The handler's logs go to stderr,
 its result to stdout as JSON. A running ``serve`` on the same state dir is reused.
+
+First it seeds the user and idea the sample events in ``events/`` name (only what is
+missing), and puts a real token of that user where an event says
+``<token from POST /api/login>``; ``--no-samples`` skips both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from skills_ideas.routes import functions
 
+from . import samples
 from .lambda_runtime import HandlerError, Loader, WarmHandlers, module_loader
 from .local_env import LocalEnvError, add_stack_arguments, local_stack, repo_root
 
@@ -25,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("invoke", help="run one handler on one event (make invoke)", description=__doc__)
     parser.add_argument("function", help="function name from the route manifest, e.g. login")
     parser.add_argument("event", help="JSON event file, e.g. events/login.json")
+    parser.add_argument(
+        "--no-samples",
+        dest="samples",
+        action="store_false",
+        help="do not seed the sample user and idea, nor fill in the token placeholder",
+    )
     add_stack_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -65,6 +76,18 @@ def _logs_to_stderr(stdout: object) -> None:
                 handler.setStream(sys.stderr)
 
 
+def _with_samples(event: dict) -> dict:
+    """Seed what the sample events name; the event with a real token in place of the placeholder."""
+    try:
+        seeded = samples.seed()
+    except samples.SampleConflict as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+    else:
+        if seeded.user or seeded.idea:
+            print(f"seeded the sample {seeded.describe()}", file=sys.stderr)
+    return samples.with_sample_token(event)
+
+
 def run(args: argparse.Namespace) -> int:
     known = functions()
     if args.function not in known:
@@ -81,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             stdout = sys.stdout
             try:
                 with redirect_stdout(sys.stderr):  # handler logs must not mix with the result
+                    if args.samples:
+                        event = _with_samples(event)
                     handlers.get(args.function)
                     _logs_to_stderr(stdout)
                     result = handlers.invoke(args.function, event, services.region)
