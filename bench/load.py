@@ -28,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -109,6 +112,32 @@ def local_stack(work: Path) -> Iterator[tuple[str, str]]:
         console.close()
 
 
+# ----------------------------------------------------------------------------------- accounts
+
+
+def _post(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def prepare_accounts(host: str, count: int, path: Path) -> None:
+    """Register and log in ``count`` users (8 at a time) for the locust users to take in turn,
+    so that a level measures the mix and not ``count`` simultaneous password hashes."""
+
+    def one(_: int) -> dict:
+        username, password = f"load_{uuid.uuid4().hex[:16]}", f"pw-{uuid.uuid4().hex}"
+        user = _post(f"{host}/api/register", {"username": username, "password": password})["data"]
+        token = _post(f"{host}/api/login", {"username": username, "password": password})["token"]
+        return {"username": username, "password": password, "userId": user["id"], "token": token}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        accounts = list(pool.map(one, range(count)))
+    path.write_text(json.dumps(accounts))
+
+
 # ------------------------------------------------------------------------------------- locust
 
 
@@ -186,7 +215,8 @@ def report(levels: list[Level], *, target: str, run_time: str, max_requests: int
         "once, after a warm-up that imports every handler; think time 0.05–0.5 s between a user's requests",
         "- **Mix** (task weights of 100): 60 reads of skills (list, filters, one skill, categories, one category) "
         "and of the ideas feed (pages following `nextCursor`, `status=`, `userId=`); 15 reads of one idea; "
-        "10 logins; 15 writes (create, PATCH, PUT, DELETE of the user's own ideas). Each user registers once.",
+        "10 logins, one in ten of them a newcomer who registers first; 15 writes (create, PATCH, PUT, DELETE "
+        "of the user's own ideas). Users start logged in, with accounts registered before the first level.",
         "",
         "## By number of users",
         "",
@@ -263,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
                 assert urlsplit(host).hostname in LOOPBACK, host  # never anything but this machine
                 target = f"local stack (`skills-ideas serve`: gateway, DynamoDB {engine}, S3 emulation, fresh state)"
             _say(f"load target: {target}")
+            accounts = work / "accounts.json"
+            started = time.monotonic()
+            prepare_accounts(host, max(user_levels), accounts)
+            os.environ["SKILLS_IDEAS_LOAD_ACCOUNTS"] = str(accounts)
+            _say(f"{max(user_levels)} accounts registered and logged in ({time.monotonic() - started:.0f}s)")
             _say("warm-up: 4 users for 5s (imports every handler; not reported)")
             run_locust(host, 4, "5s", args.max_requests, work / "warmup")
             levels = []

@@ -1,10 +1,13 @@
 """A realistic traffic mix against the Skills & Ideas API, for ``make load`` (bench/load.py).
 
-Each simulated user registers once, logs in, and then mostly browses: the skills catalogue
-(list, filters, one skill, categories) and the ideas feed (pages following ``nextCursor``,
-by status, by author, one idea); now and then it logs in again, and it publishes, changes
+Each simulated user is someone with an account (``SKILLS_IDEAS_LOAD_ACCOUNTS``: a JSON file
+of ``{username, password, userId, token}`` that bench/load.py prepares, so that a level does
+not begin with every user hashing a password at once; without it each user registers and
+logs in first). It mostly browses: the skills catalogue (list, filters, one skill,
+categories) and the ideas feed (pages following ``nextCursor``, by status, by author, one
+idea); now and then it logs in again or a newcomer signs up, and it publishes, changes
 (PATCH and PUT) and deletes its own ideas. Task weights (of 100): 60 skill and idea reads,
-15 reading one idea, 10 logins, 15 writes.
+15 reading one idea, 10 logins (one in ten a sign-up first), 15 writes.
 
 Every request goes through an ``Endpoint`` named by the route manifest's method and path
 template, so the statistics group by route (``GET /api/ideas/{id}``), not by raw URL, and a
@@ -17,9 +20,13 @@ Run alone against a running API (``make load`` does this for you, bounded):
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
 import random
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -90,6 +97,14 @@ CATEGORIES: list[str] = ["Database", "DevOps"]
 AUTHORS: list[str] = []
 
 
+ACCOUNTS_ENV = "SKILLS_IDEAS_LOAD_ACCOUNTS"
+#: Prepared accounts the users take in turn (see the module docstring).
+ACCOUNTS: list[dict[str, str]] = (
+    json.loads(Path(os.environ[ACCOUNTS_ENV]).read_text()) if os.environ.get(ACCOUNTS_ENV) else []
+)
+_next_account = itertools.count()
+
+
 def remember_idea(idea_id: str) -> None:
     KNOWN_IDEAS.append(idea_id)
     del KNOWN_IDEAS[:-500]
@@ -136,11 +151,20 @@ class ApiUser(FastHttpUser):
     wait_time = between(0.05, 0.5)
 
     def on_start(self) -> None:
+        self.own: list[str] = []
+        if ACCOUNTS:
+            account = ACCOUNTS[next(_next_account) % len(ACCOUNTS)]
+            self.username, self.password = account["username"], account["password"]
+            self.user_id, self.token = account["userId"], account["token"]
+            AUTHORS.append(self.user_id)
+        else:
+            self.sign_up()
+
+    def sign_up(self) -> None:
+        """Become a newcomer: register, then log in."""
         self.username = f"load_{uuid.uuid4().hex[:16]}"
         self.password = f"pw-{uuid.uuid4().hex}"
-        self.token = ""
-        self.user_id = ""
-        self.own: list[str] = []
+        self.token, self.user_id, self.own = "", "", []
         registered = self.call(REGISTER, body={"username": self.username, "password": self.password}, expect=(201,))
         if registered:
             self.user_id = registered["data"]["id"]
@@ -249,9 +273,13 @@ class ApiUser(FastHttpUser):
 
     # ---------------------------------------------------------------- login: 10 of 100
 
-    @task(10)
+    @task(9)
     def log_in_again(self) -> None:
         self.login()
+
+    @task(1)
+    def newcomer_signs_up(self) -> None:
+        self.sign_up()
 
     # --------------------------------------------------------------- writes: 15 of 100
 
