@@ -137,6 +137,9 @@ class LambdaContext:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
     aws_request_id = "test-request"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000  # the functions' timeout
+
 
 def invoke(function: str, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Call a handler; returns (status, parsed JSON body)."""

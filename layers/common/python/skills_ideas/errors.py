@@ -34,3 +34,7 @@ class Conflict(ApiError):
 
 class ServiceUnavailable(ApiError):
     status = 503
+
+
+class Unprocessable(ApiError):
+    status = 422
