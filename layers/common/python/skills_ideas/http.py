@@ -210,7 +210,10 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
             return func(event, context)
         except ApiError as error:
             logger.info("request rejected", extra={"status": error.status, "reason": error.message})
-            return fail(error.status, error.message)
+            from skills_ideas.faults import RETRY_AFTER_SECONDS
+
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.status == 503 else None
+            return fail(error.status, error.message, retry)
         except RecursionError as error:
             # Only input nests deep enough for this (a JSON cursor, say): bodies are bounded
             # by json_body, and this keeps any other decoder from turning it into a 500.
