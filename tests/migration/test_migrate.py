@@ -388,3 +388,13 @@ def test_names_that_read_the_same_get_one_claim_each_and_every_user_logs_in(tmp_
         assert login(report.logins[uid], password)[0] == 200, uid
     claims = [pk for pk, sk in table_dump(target) if sk == "USERNAME"]
     assert len(claims) == len(set(claims)) == 5
+
+
+def test_the_progress_bars_count_what_the_summary_counts(legacy, target, capsys):
+    # Given legacy data with orphaned ideas (the reserved owner is written, but is no legacy user)
+    report = run_migration(legacy, target, progress=True)
+    bars = capsys.readouterr().err
+    # Then each bar ends at the number of legacy records the summary reports
+    assert report.users.read == 7 and report.ideas.read == 10
+    assert "7/7" in bars and "10/10" in bars
+    assert "8/8" not in bars

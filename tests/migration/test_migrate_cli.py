@@ -27,6 +27,17 @@ SKILLS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch) -> Path:
+    """make dev's state for these runs: where reports land by default."""
+    monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+def written_report(tmp_path: Path, name: str = "legacy.sqlite.migration-report.json") -> Path:
+    return tmp_path / "state" / "migration-reports" / name
+
+
 def run(argv: list[str], target: migrate.Target | None = None) -> int:
     args = cli.build_parser().parse_args(["migrate", *argv, "--no-progress"])
 
@@ -48,14 +59,15 @@ def catalogue(target: migrate.Target) -> dict:
     return json.loads(target.s3.get_object(Bucket=target.bucket, Key=target.catalogue_key)["Body"].read())
 
 
-def test_the_report_is_printed_and_written_next_to_the_input(tmp_path, target, capsys):
+def test_the_report_is_printed_and_written_to_the_state_dir_not_beside_the_input(tmp_path, target, capsys):
     db = messy(tmp_path / "legacy.sqlite")
     assert run([str(db), "--migrated-at", "2026-01-01T00:00:00Z"], target) == 0
 
     printed = capsys.readouterr().out
     assert "users: 7 read, 7 written, 0 already present" in printed
     assert "legacy user 3: 'Bob' is held case-insensitively by legacy user 2" in printed
-    report = json.loads((tmp_path / "legacy.sqlite.migration-report.json").read_text())
+    report = json.loads(written_report(tmp_path).read_text())
+    assert not list(tmp_path.glob("*.json"))  # nothing beside the input
     assert report["completed"] is True and report["dryRun"] is False
     assert report["users"] == {"read": 7, "written": 7, "alreadyPresent": 0, "keptChangedSinceMigration": 0}
     assert report["ideas"]["read"] == 10
@@ -78,8 +90,11 @@ def test_a_dry_run_reports_beside_the_real_report_and_writes_nothing(tmp_path, t
     db = messy(tmp_path / "legacy.sqlite")
     assert run([str(db), "--dry-run"], target) == 0
     assert "DRY RUN: nothing was written" in capsys.readouterr().out
-    assert json.loads((tmp_path / "legacy.sqlite.migration-report.dry-run.json").read_text())["dryRun"] is True
-    assert not (tmp_path / "legacy.sqlite.migration-report.json").exists()
+    assert (
+        json.loads(written_report(tmp_path, "legacy.sqlite.migration-report.dry-run.json").read_text())["dryRun"]
+        is True
+    )
+    assert not written_report(tmp_path).exists()
     assert table_dump(target) == {}
 
 
@@ -155,7 +170,7 @@ def test_skills_merge_by_id_into_the_catalogue(tmp_path, target, capsys):
     assert len(after["skills"]) == len(before["skills"]) + 1  # id 1 replaced, id 90 added
     assert after["nextId"] > max(s["id"] for s in after["skills"])
     assert after["nextId"] >= before["nextId"]
-    report = json.loads((tmp_path / "legacy.sqlite.migration-report.json").read_text())["skills"]
+    report = json.loads(written_report(tmp_path).read_text())["skills"]
     assert report["added"] == [90] and report["written"] is True
     status, body = invoke(
         "get_skill", event("GET", "/api/skills/90", resource="/api/skills/{id}", path_params={"id": "90"})
@@ -163,7 +178,7 @@ def test_skills_merge_by_id_into_the_catalogue(tmp_path, target, capsys):
     assert status == 200 and body["data"]["name"] == "COBOL"
     # a second run changes nothing
     assert run([str(db), "--skills", str(skills_file(tmp_path, SKILLS))], target) == 0
-    assert json.loads((tmp_path / "legacy.sqlite.migration-report.json").read_text())["skills"]["written"] is False
+    assert json.loads(written_report(tmp_path).read_text())["skills"]["written"] is False
 
 
 def test_skills_replace_the_catalogue(tmp_path, target):

@@ -32,7 +32,7 @@ from skills_ideas.validation import caseless
 
 from . import migration_plan
 from .legacy_source import LegacyData, LegacyInputError, SkillsFile, read_database, read_skills
-from .local_env import LocalEnvError, add_stack_arguments, local_stack
+from .local_env import LocalEnvError, add_stack_arguments, local_stack, resolve_state_dir
 from .stage import StageError, add_stage_arguments, missing_outputs, open_stage
 
 WRITE_BATCH = 25  # BatchWriteItem's limit
@@ -234,9 +234,10 @@ def _write_records(
 ) -> None:
     from tqdm import tqdm
 
-    counts.read += sum(1 for r in records if r.legacy_id != ORPHAN_OWNER_ID)
+    legacy = sum(1 for r in records if r.legacy_id != ORPHAN_OWNER_ID)  # the orphan owner is no legacy user
+    counts.read += legacy
     with tqdm(
-        total=len(records),
+        total=legacy,
         desc=f"{label:<6}",
         unit=f" {unit}",
         file=sys.stderr,
@@ -270,7 +271,7 @@ def _write_records(
                     counts.kept_newer += 1
                 else:
                     counts.already_present += 1
-            bar.update(len(chunk))
+            bar.update(sum(1 for record in chunk if record.legacy_id != ORPHAN_OWNER_ID))
             bar.set_postfix(written=counts.written, present=counts.already_present, refresh=False)
 
 
@@ -543,10 +544,12 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def report_path(args: argparse.Namespace) -> Path:
+    """``--report``, else ``<state dir>/migration-reports/<database>.migration-report[.dry-run].json``:
+    never beside the input, which may sit in a repository."""
     if args.report:
         return Path(args.report)
     suffix = ".migration-report.dry-run.json" if args.dry_run else ".migration-report.json"
-    return Path(args.database).with_name(Path(args.database).name + suffix)
+    return resolve_state_dir(args.state_dir) / "migration-reports" / (Path(args.database).name + suffix)
 
 
 def run(args: argparse.Namespace, *, open_target: Callable[[argparse.Namespace], Any] | None = None) -> int:
@@ -578,6 +581,7 @@ def run(args: argparse.Namespace, *, open_target: Callable[[argparse.Namespace],
     if report is not None:
         path = report_path(args)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         except OSError as error:
             _err(f"cannot write the report to {path}: {error.strerror or error}")
