@@ -41,7 +41,8 @@ def test_measured_capacity_equals_the_documented_worst_case(stack_env, name):
 
 def test_a_feed_page_reads_one_page_plus_one_item_and_returns_about_twenty_kilobytes(stack_env):
     request = capacity.BY_NAME["feed"]
-    measured = capacity.run_container(request, capacity.events_for(request, 1, capacity.Fixtures()), stack_env, 512, 200)
+    events = capacity.events_for(request, 1, capacity.Fixtures())
+    measured = capacity.run_container(request, events, stack_env, 512, 200)
     assert measured.operations == ["Query"]
     assert measured.items_read == 21  # _limit 20, plus one to know whether there is a next page
     assert 20 * 800 < measured.body_bytes < 21 * capacity.IDEA_BYTES

@@ -36,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -578,16 +578,56 @@ class Design:
     cloudfront: bool
     api: str  # "rest" or "http"
     regional_waf: bool
+    edge_waf: bool
     cached: tuple[str, ...]  # edge classes CloudFront answers from its cache
+    xray_rate: float
+    #: DynamoDB on provisioned capacity kept at this utilization (%), or on demand (None).
+    utilization: int | None
     built: bool = False
 
 
-DESIGNS = (
-    Design("As built: CloudFront + WAF → REST API + WAF; skill reads cached", True, "rest", True, ("skills",), True),
-    Design("As built, and public idea reads cached a few seconds", True, "rest", True, ("skills", "ideas")),
-    Design("CloudFront + WAF → HTTP API; all public reads cached", True, "http", False, ("skills", "ideas")),
-    Design("HTTP API alone (no CloudFront, no WAF, no cache)", False, "http", False, ()),
-)
+def designs(utilization: int) -> tuple[Design, ...]:
+    """As built (prod's settings), then one change at a time; ``utilization`` is prod's target."""
+    public = ("skills", "ideas")
+    return (
+        Design(
+            "As built (prod): CloudFront + WAF → REST API + WAF; skill reads cached",
+            True,
+            "rest",
+            True,
+            True,
+            ("skills",),
+            0.05,
+            utilization,
+            True,
+        ),
+        Design("As built, and the public idea reads cached too", True, "rest", True, True, public, 0.05, utilization),
+        Design(
+            "CloudFront + WAF → HTTP API; public reads cached", True, "http", False, True, public, 0.05, utilization
+        ),
+        Design(
+            "CloudFront without WAF → HTTP API; public reads cached; X-Ray 1%",
+            True,
+            "http",
+            False,
+            False,
+            public,
+            0.01,
+            utilization,
+        ),
+        Design(
+            "HTTP API alone (no CloudFront, no WAF, no cache); X-Ray 1%",
+            False,
+            "http",
+            False,
+            False,
+            (),
+            0.01,
+            utilization,
+        ),
+    )
+
+
 SERVICES = ("CloudFront", "WAF", "API Gateway", "Lambda", "DynamoDB", "CloudWatch Logs", "X-Ray")
 
 
@@ -611,11 +651,13 @@ def origin_costs(
         costs["Lambda"] += lambda_cost(prices, memory["authorizer"], auth.wall_ms)
         log_bytes += auth.log_bytes
     ddb = prices["dynamodb"]
-    costs["DynamoDB"] = (
-        m.rcu * ddb["onDemandPerMillionReadRequestUnits"] + m.wcu * ddb["onDemandPerMillionWriteRequestUnits"]
-    ) / 1e6
+    if design.utilization is None:
+        per_rcu, per_wcu = ddb["onDemandPerMillionReadRequestUnits"], ddb["onDemandPerMillionWriteRequestUnits"]
+    else:
+        per_rcu, per_wcu = provisioned_per_million(prices, design.utilization)
+    costs["DynamoDB"] = (m.rcu * per_rcu + m.wcu * per_wcu) / 1e6
     costs["CloudWatch Logs"] = log_bytes / 1e9 * prices["cloudwatchLogs"]["ingestionPerGb"]
-    costs["X-Ray"] = prices["xray"]["defaultSamplingRate"] * prices["xray"]["perMillionTracesRecorded"] / 1e6
+    costs["X-Ray"] = design.xray_rate * prices["xray"]["perMillionTracesRecorded"] / 1e6
     return costs
 
 
@@ -629,7 +671,7 @@ def edge_costs(m: Measurement, design: Design, prices: dict) -> dict[str, float]
         costs["CloudFront"] = (
             prices["cloudfront"]["httpsPer10kRequests"] / 1e4 + out_bytes / 1e9 * prices["cloudfront"]["perGbDataOut"]
         )
-        costs["WAF"] = prices["waf"]["perMillionRequests"] / 1e6
+        costs["WAF"] = prices["waf"]["perMillionRequests"] / 1e6 if design.edge_waf else 0.0
     return costs
 
 
@@ -887,21 +929,27 @@ def report(results: list[Measurement], prices: dict, runs: int, seconds: float) 
     add("")
     add("## Cost per million requests")
     add("")
+    rcu_m, wcu_m = provisioned_per_million(prices, prod.target_utilization)
     add(
         "List prices, first volume tier, no free tier. Every request through CloudFront pays its HTTPS request, "
         "its bytes out (body, headers and about 250 bytes CloudFront adds; the body gzip-compressed only where "
         "CloudFront caches, since it compresses only behind a caching policy) and the CloudFront WAF; a request that "
         "misses the edge cache also pays API Gateway (and the stage's regional WAF), the handler's Lambda time at "
-        "its memory (plus the request authorizer's on protected routes, counted on every one, its 300 s result "
-        "cache ignored), DynamoDB on demand, the CloudWatch Logs it writes (handler logs and one access-log line) "
-        f"and X-Ray traces at the default {prices['xray']['defaultSamplingRate']:.0%} sampling. Fixed monthly "
-        "charges (web ACLs and rules, alarms, dashboard, the secret, provisioned concurrency, storage) are not per "
-        "request and are left out: docs/operations.md lists the cost at rest."
+        "its prod memory (plus the request authorizer's on protected routes, counted on every one, its 300 s result "
+        f"cache ignored), DynamoDB on prod's provisioned capacity at its {prod.target_utilization}% target "
+        f"utilization ({_usd(rcu_m)} per million RCU and {_usd(wcu_m)} per million WCU consumed, against "
+        f"{_usd(prices['dynamodb']['onDemandPerMillionReadRequestUnits'])} and "
+        f"{_usd(prices['dynamodb']['onDemandPerMillionWriteRequestUnits'])} on demand as in dev), the CloudWatch "
+        "Logs it writes (handler logs and one access-log line) and X-Ray traces (the default sampling rule records "
+        f"about {prices['xray']['defaultSamplingRate']:.0%} of requests). Fixed monthly charges (web ACLs and rules, "
+        "alarms, dashboard, the secret, provisioned concurrency, storage) are not per request and are left out: "
+        "docs/operations.md lists the cost at rest."
     )
     add("")
     add("### Per endpoint, as built, nothing served from the edge cache")
     add("")
-    built = DESIGNS[0]
+    all_designs = designs(prod.target_utilization)
+    built = all_designs[0]
     add("| request | " + " | ".join(SERVICES) + " | total |")
     add("|---|" + "---:|" * (len(SERVICES) + 1))
     for r in REQUESTS:
@@ -918,45 +966,39 @@ def report(results: list[Measurement], prices: dict, runs: int, seconds: float) 
     add("")
     add(
         "The hit ratio applies to the requests each design lets CloudFront cache: skill reads as built; skill "
-        "reads and the public idea reads (feed pages, one idea) where those are cached too. "
-        f"Target: at most **{_usd(TARGET_PER_MILLION)}** per million requests."
+        "reads and the public idea reads (feed pages, one idea) where those are cached too. Each design changes one "
+        f"thing from the one above it. Target: at most **{_usd(TARGET_PER_MILLION)}** per million requests (in bold "
+        "where met)."
     )
     add("")
     add("| design | " + " | ".join(f"hit {h:.0%}" for h in HIT_RATIOS) + " |")
     add("|---|" + "---:|" * len(HIT_RATIOS))
-    reaching = []
-    for design in DESIGNS:
+    totals: dict[tuple[str, float], float] = {}
+    for design in all_designs:
         cells = []
-        for hit in HIT_RATIOS if design.cloudfront else (0.0,):
+        for hit in HIT_RATIOS:
             total = sum(mix_costs(by_request, design, hit, prices, memory).values())
-            if total <= TARGET_PER_MILLION:
-                reaching.append((design.name, hit, total))
+            totals[(design.name, hit)] = total
             cells.append(f"**{_usd(total)}**" if total <= TARGET_PER_MILLION else _usd(total))
-        if not design.cloudfront:
-            cells = cells * len(HIT_RATIOS)
         add(f"| {design.name} | " + " | ".join(cells) + " |")
     add("")
-    add("Split by service at a 90% hit ratio (no-cache design: no hits):")
+    add("Split by service at a 90% hit ratio:")
     add("")
     add("| design | " + " | ".join(SERVICES) + " | total |")
     add("|---|" + "---:|" * (len(SERVICES) + 1))
-    for design in DESIGNS:
+    for design in all_designs:
         c = mix_costs(by_request, design, 0.9, prices, memory)
         add(f"| {design.name} | " + " | ".join(_usd(c[s]) for s in SERVICES) + f" | {_usd(sum(c.values()))} |")
     add("")
-    rcu_m, wcu_m = provisioned_per_million(prices, prod.target_utilization)
     c0 = mix_costs(by_request, built, 0.0, prices, memory)
+    on_demand = mix_costs(by_request, replace(built, utilization=None), 0.0, prices, memory)
     add(
-        f"DynamoDB on prod's provisioned capacity at its {prod.target_utilization}% target utilization costs "
-        f"{_usd(rcu_m)} per million RCU and {_usd(wcu_m)} per million WCU consumed, against "
-        f"{_usd(prices['dynamodb']['onDemandPerMillionReadRequestUnits'])} and "
-        f"{_usd(prices['dynamodb']['onDemandPerMillionWriteRequestUnits'])} on demand: the DynamoDB share "
-        f"({_usd(c0['DynamoDB'])} of the mix) is small either way. With the CPU-scaled durations instead of the local "
-        f"wall times the Lambda share moves from {_usd(c0['Lambda'])} to "
-        f"{_usd(scaled_lambda_share(by_request, prices, memory))} per million."
+        f"On demand (dev) the DynamoDB share of the mix as built is {_usd(on_demand['DynamoDB'])} instead of "
+        f"{_usd(c0['DynamoDB'])}. With the CPU-scaled durations instead of the local wall times the Lambda share "
+        f"moves from {_usd(c0['Lambda'])} to {_usd(scaled_lambda_share(by_request, prices, memory))} per million."
     )
     add("")
-    add(verdict(reaching, by_request, prices, memory))
+    add(verdict(all_designs, totals, by_request, prices, memory))
     add("")
     add("## How much load each stage lets through")
     add("")
@@ -1032,52 +1074,76 @@ def scaled_lambda_share(by_request: dict[str, Measurement], prices: dict, memory
 
 
 def verdict(
-    reaching: list[tuple[str, float, float]], by_request: dict[str, Measurement], prices: dict, memory: dict[str, int]
+    all_designs: tuple[Design, ...],
+    totals: dict[tuple[str, float], float],
+    by_request: dict[str, Measurement],
+    prices: dict,
+    memory: dict[str, int],
 ) -> str:
+    """Which design meets the target, from the computed totals, and what building it takes."""
+    built = all_designs[0]
     edge = prices["cloudfront"]["httpsPer10kRequests"] * 100 + prices["waf"]["perMillionRequests"]
     rest = prices["apigateway"]["restPerMillionRequests"]
     http = prices["apigateway"]["httpPerMillionRequests"]
-    built = sum(mix_costs(by_request, DESIGNS[0], 0.9, prices, memory).values())
-    lines = [
-        "### Which design reaches the target",
-        "",
-        f"**As built the mix costs about {_usd(built)} per million even at a 90% hit ratio on skill reads: it "
-        f"cannot reach {_usd(TARGET_PER_MILLION)}.** Every request pays the edge ({_usd(edge)}: CloudFront's HTTPS "
-        f"request and the CloudFront WAF) before anything else, and every miss pays REST API Gateway ({_usd(rest)}) "
-        "and a second WAF inspection at the stage. Caching the public idea reads too (a `Cache-Control: public, "
-        "max-age=5` on feed pages and ideas, a CloudFront behaviour for `GET /api/ideas*` keyed on the query string) "
-        "takes 75% of the mix off the origin, and still leaves the edge charge plus REST's price on the remaining "
-        "25% of writes and logins.",
-        "",
+    best_built = min(totals[(built.name, hit)] for hit in HIT_RATIOS)
+    meeting = [
+        (design, min(hit for hit in HIT_RATIOS if totals[(design.name, hit)] <= TARGET_PER_MILLION))
+        for design in all_designs
+        if any(totals[(design.name, hit)] <= TARGET_PER_MILLION for hit in HIT_RATIOS)
     ]
-    if reaching:
-        cells = "; ".join(f"{name} at {hit:.0%} hits: {_usd(total)}" for name, hit, total in reaching)
-        lines.append(f"Designs at or under the target in the table above: {cells}.")
+    lines = ["### Which design reaches the target", ""]
+    if best_built <= TARGET_PER_MILLION:
+        lines.append(f"As built, the mix meets {_usd(TARGET_PER_MILLION)} per million from the hit ratios in bold.")
     else:
-        lines.append("No design in the table above reaches the target at these hit ratios.")
+        lines.append(
+            f"**As built the mix cannot reach {_usd(TARGET_PER_MILLION)}: at best {_usd(best_built)} per million.** "
+            f"Every request pays the edge first ({_usd(edge)}: CloudFront's HTTPS request and its WAF), and every "
+            f"miss pays REST API Gateway ({_usd(rest)}) and a second WAF inspection at the stage. Writes and logins "
+            "(25% of the mix) always reach the origin, whatever the hit ratio."
+        )
+    lines.append("")
+    if meeting:
+        found = "; ".join(
+            f"**{design.name}**, from a {hit:.0%} hit ratio ({_usd(totals[(design.name, hit)])})"
+            if design.cloudfront
+            else f"**{design.name}** ({_usd(totals[(design.name, hit)])}, no cache needed)"
+            for design, hit in meeting
+        )
+        lines.append(f"Designs that meet the target: {found}.")
+    else:
+        lines.append("No design in the table meets the target at these hit ratios.")
     lines += [
         "",
-        "**Built today**: CloudFront in front of everything with its WAF; a REST API (regional endpoint) with "
-        "its own WAF, usage plan, per-method throttles, access logs and X-Ray; CloudFront caches only the public "
-        "skill reads (60 s, stale-while-revalidate 300); idea reads answer `Cache-Control: no-store`.",
+        "**Built today**: CloudFront in front of everything with its WAF; a REST API (regional endpoint) with its "
+        "own WAF, usage plan, per-method throttles, access logs and X-Ray; CloudFront caches only the public skill "
+        "reads (60 s, stale-while-revalidate 300); idea reads answer `Cache-Control: no-store`; prod's table is "
+        "provisioned with autoscaling.",
         "",
-        "**Recommendation**, cheapest change first:",
+        "**Recommendation** (not built), in the order of the table:",
         "",
-        "1. Cache the public idea reads at the edge for a few seconds (feed pages and one idea by id; never a "
-        "request with a token, as the skill behaviour already ensures). A feed a few seconds stale is what a "
-        "reader of a public list accepts; an owner's own edit shows at once on the idea's page only if that page "
-        "is fetched with `no-cache` (the client can do that after a write). This also takes the read load off "
-        "`FEED#0` (below). Saves the most per change, but alone does not reach the target on REST.",
-        f"2. Move the front door from REST ({_usd(rest)}/M) to an HTTP API ({_usd(http)}/M) behind the same "
-        "CloudFront and WAF. What REST gives that HTTP APIs lack: usage plans and API keys (no method requires a "
-        "key today, so the plan's quota limits nothing), direct WAF association (the CloudFront WAF covers it if "
-        "the HTTP API accepts only CloudFront's traffic, e.g. a secret origin header checked by the authorizer or "
-        "handler), request validation (the handlers validate everything already), its own cache (unused: CloudFront "
-        "caches), per-method throttling (HTTP APIs have per-route throttling), gateway responses with custom "
-        "envelopes (401/403/404 bodies would have to come from the authorizer or a catch-all route), and X-Ray "
-        "tracing at the gateway. With 1 and 2 the mix is under the target from about an 80% hit ratio.",
-        "3. Without CloudFront in front (HTTP API alone) the edge charge disappears, but so do the edge cache, the "
-        "CloudFront WAF and the catalogue's CDN path: it needs no hit ratio to be cheap, and loses the protection.",
+        "1. **Cache the public idea reads at the edge for a few seconds**: `Cache-Control: public, max-age=5` on "
+        "feed pages and on an idea by id, and a CloudFront behaviour for `GET /api/ideas*` keyed on the query string "
+        "that drops Authorization as the skill behaviour does. A public list a few seconds stale is acceptable; an "
+        "owner sees their own edit at once only if the client refetches with `Cache-Control: no-cache` after a "
+        "write. It is also what keeps the feed's reads off the single partition `FEED#0` as traffic grows (below). "
+        "Alone it does not meet the target on REST.",
+        f"2. **An HTTP API ({_usd(http)}/M) instead of REST ({_usd(rest)}/M)** behind the same CloudFront. What "
+        "REST gives that HTTP APIs lack: usage plans and API keys (no method requires a key today, so the plan's "
+        "quota limits nothing), WAF association at the stage (the CloudFront WAF covers it only if the HTTP API "
+        "refuses traffic that bypasses CloudFront, e.g. a secret origin header the authorizer checks), request "
+        "validation (the handlers validate every input already), its own cache (unused: CloudFront caches), "
+        "per-method throttling (HTTP APIs throttle per route), gateway responses with our envelope (401/403/404 "
+        "bodies would come from the authorizer or a catch-all route), and X-Ray at the gateway.",
+        f"3. **The CloudFront WAF** costs {_usd(prices['waf']['perMillionRequests'])} per million on every "
+        "request, more than a third of the budget. Dropping it loses the managed rule groups and the per-IP rate "
+        "rules in front of login; keeping it means either accepting about "
+        f"{_usd(TARGET_PER_MILLION + prices['waf']['perMillionRequests'])} per million or a committed-use discount "
+        "(CloudFront Security Savings Bundle). Tracing 1% of requests instead of 5% saves a little more.",
+        "4. **No CloudFront at all** (clients call the HTTP API) needs no hit ratio, but gives up the edge cache, "
+        "the WAF, the catalogue's CDN path and the single origin for clients.",
+        "",
+        "Whatever the front door, the writes decide the rest: DynamoDB and Lambda of the 15% writes and 10% logins "
+        "are paid at the origin on every one of them.",
     ]
     return "\n".join(lines)
 
@@ -1132,19 +1198,42 @@ def scaling(by_request: dict[str, Measurement], prod: Stage) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(r) for r in rows) + " |")
     lines += [
         "",
-        f"- **10× ({base * 10:,.0f} rps)**: raise the stage throttle; raise prod's autoscaling maxima (or go on "
-        "demand) — the table and index maxima bind long before; cache the public idea reads at the edge, since the "
-        "feed pages alone would then ask FEED#0 for more than a partition gives. Writes still fit one feed shard. "
-        "Lambda concurrency stays within the default 1,000; raise provisioned concurrency's maximum for the hot "
-        "readers (list_ideas, list_skills) so bursts meet warm containers.",
-        f"- **100× ({base * 100:,.0f} rps)**: above API Gateway's default {ACCOUNT_API_RPS:,} rps per region: ask "
-        "for a quota increase (and for Lambda concurrency beyond 1,000), or serve most reads from the edge so the "
-        "origin stays under it. Raise `FEED_SHARDS` to the row above (an `upgrade-data` run rewrites `feedShard`; "
-        "a page then reads N × (L + 1) items, N Queries in parallel), because the status index's writes exceed one "
-        "partition. The feed's reads cannot be sharded away (each page reads every shard): at this rate only the "
-        "edge cache (or DAX) keeps them under a partition's 3,000 RCU. Raise the login throttle and its reserved "
-        "concurrency with the expected logins.",
+        "What to change, from the rows above:",
+        "",
     ]
+    for factor, row in zip((10, 100), rows[1:], strict=True):
+        rps, concurrency, table_rcu, table_wcu, feed_rcu, status_wcu, shards, hit_needed = row
+        steps = [f"raise the stage throttle to {rps:,.0f} rps"]
+        if rps > ACCOUNT_API_RPS:
+            steps.append(
+                f"ask for API Gateway's {ACCOUNT_API_RPS:,} rps regional quota to be raised, or answer enough reads "
+                "at the edge to stay under it"
+            )
+        if not prod.on_demand:
+            steps.append(
+                f"raise prod's autoscaling maxima (table {table_rcu:,.0f} RCU and {table_wcu:,.0f} WCU, "
+                f"feed indexes {feed_rcu:,.0f} RCU and "
+                f"{status_wcu:,.0f} WCU) or switch the table to on demand"
+            )
+        if shards > 1:
+            steps.append(
+                f"raise `FEED_SHARDS` to {shards} (FeedByStatus takes {status_wcu:,.0f} WCU/s; an `upgrade-data` run "
+                f"rewrites `feedShard`, and a page then reads {shards} × (L + 1) items in {shards} parallel Queries)"
+            )
+        else:
+            steps.append("keep `FEED_SHARDS` at 1 (the feed indexes' writes fit one partition)")
+        if hit_needed > 0:
+            steps.append(
+                f"answer at least {hit_needed:.0%} of feed pages from the edge cache: every page reads every shard, "
+                "so sharding does not spread the reads, and one partition gives 3,000 RCU/s (or put DAX in front)"
+            )
+        if concurrency > ACCOUNT_CONCURRENCY * 0.5:
+            steps.append(f"ask for more Lambda concurrency than the default {ACCOUNT_CONCURRENCY:,}")
+        steps.append(
+            f"raise the login throttle and login's reserved concurrency to the expected logins "
+            f"({rps * mix()['login']:,.0f}/s at this mix), and provisioned concurrency's maximum for the hot readers"
+        )
+        lines.append(f"- **{factor}× ({rps:,.0f} rps)**: " + "; ".join(steps) + ".")
     return "\n".join(lines)
 
 
