@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install update-deps dev invoke lint unit test bench load synth openapi clean layer infra-tests diff deploy sam-env
+.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests diff deploy sam-env
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ bench: install ## cold first response of every handler vs a boto3 floor, interle
 
 load: install ## locust at 1/8/32/64 users on a fresh local stack, or HOST=https://<stage>; writes docs/load.md
 	$(BIN)/python bench/load.py $(if $(HOST),--host '$(HOST)') --write docs/load.md
+
+capacity: install ## DynamoDB units, Lambda time, bytes and cost per request at 100/10k/100k ideas; limits per stage (writes docs/capacity.md)
+	$(BIN)/python -m skills_ideas_tools.capacity --raw bench/capacity-measurements.json --write docs/capacity.md
 
 openapi: install ## regenerate docs/openapi.json from the route manifest
 	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"
