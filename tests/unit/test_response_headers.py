@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from skills_ideas import ideas
 from skills_ideas.config import CatalogueConfig
 from skills_ideas.routes import ROUTES
 from tests.support import LambdaContext, event, load_handler
@@ -119,12 +120,33 @@ def test_public_skill_reads_keep_their_caching_headers(aws, function, path, kwar
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_every_route_says_nosniff_and_only_public_skill_reads_may_be_cached(aws, route):
+def test_every_route_says_nosniff_and_only_public_reads_may_be_cached(aws, route):
     caller = ADMIN if route.protected else None
     path_params = {"id": "1"} if "{id}" in route.path else {"category": "database"} if "{" in route.path else None
     response = raw(
         route.function, route.method, route.path, resource=route.path, path_params=path_params, caller=caller
     )
     assert response["headers"]["X-Content-Type-Options"] == "nosniff"
-    cacheable = route.method == "GET" and route.path.startswith("/api/skills") and response["statusCode"] == 200
-    assert response["headers"]["Cache-Control"] == (PUBLIC_SKILL_CACHE if cacheable else "no-store")
+    public_read = route.method == "GET" and response["statusCode"] == 200
+    expected = "no-store"
+    if public_read and route.path.startswith("/api/skills"):
+        expected = PUBLIC_SKILL_CACHE
+    elif public_read and route.path.startswith("/api/ideas"):
+        expected = ideas.PUBLIC_CACHE_CONTROL
+    assert response["headers"]["Cache-Control"] == expected
+
+
+def test_public_idea_reads_are_cacheable_for_seconds_and_answer_304(aws):
+    # Given a published idea
+    created = raw("create_idea", "POST", "/api/ideas", body={"title": "Open data day"}, caller=ADA)
+    idea_id = json.loads(created["body"])["data"]["id"]
+    one = {"resource": "/api/ideas/{id}", "path_params": {"id": idea_id}}
+    # When the feed and the idea are read anonymously
+    for function, path, kwargs in (("list_ideas", "/api/ideas", {}), ("get_idea", f"/api/ideas/{idea_id}", one)):
+        first = raw(function, "GET", path, **kwargs)
+        # Then an edge cache may keep them for a few seconds (the target cost needs it), with an ETag
+        assert first["statusCode"] == 200
+        assert first["headers"]["Cache-Control"] == "public, max-age=5, stale-while-revalidate=30"
+        # And a client that has this version gets a 304 without a body
+        again = raw(function, "GET", path, headers={"If-None-Match": first["headers"]["ETag"]}, **kwargs)
+        assert (again["statusCode"], again["body"]) == (304, "")

@@ -39,6 +39,10 @@ ORDERS = ("asc", "desc")
 PAGE_MAX = 100
 #: Legacy `_page` paging reads the first `_page * _limit` ideas in one Query; this bounds it.
 LEGACY_WINDOW = 200
+#: Cache-Control of the public idea reads (the feed, one idea): an edge cache may answer them for a
+#: few seconds, which takes most public reads off API Gateway and Lambda (docs/capacity.md); an
+#: edit shows at the edge within that time, and the writer's own response carries it at once.
+PUBLIC_CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 SUPPORTED_LISTINGS = (
     "newest or oldest first (sort=createdAt, order=desc|asc), "
     "one status (status=<status>, newest or oldest first), "
