@@ -44,7 +44,7 @@ class CapacityMeter:
             return data
 
         self._original = original
-        Connection.dispatch = dispatch  # type: ignore[method-assign]
+        Connection.dispatch = dispatch  # type: ignore[method-assign, assignment]
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
