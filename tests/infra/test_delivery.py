@@ -207,22 +207,3 @@ def test_viewer_function_drops_the_token_from_reads_only(method, keeps_token):
     # When CloudFront would run it / Then reads lose the token and writes keep it
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout
     assert ("authorization" in json.loads(out)["headers"]) is keeps_token
-
-
-def test_waf_on_the_api_stage_with_managed_rules_and_a_tighter_login_rate(stack):
-    acls = stack.of_type("AWS::WAFv2::WebACL")
-    assert sorted(a["Properties"]["Scope"] for a in acls.values()) == ["CLOUDFRONT", "REGIONAL"]
-    (association,) = stack.of_type("AWS::WAFv2::WebACLAssociation").values()
-    regional = ref(association["Properties"]["WebACLArn"])
-    assert acls[regional]["Properties"]["Scope"] == "REGIONAL"
-    stage = next(iter(stack.of_type("AWS::ApiGateway::Stage")))
-    assert stage in refs_in(association["Properties"]["ResourceArn"])
-    for acl in acls.values():
-        rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
-        assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
-        general = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
-        login = rules["LoginRateLimitPerIp"]["Statement"]["RateBasedStatement"]
-        assert general["Limit"] == stack.config.waf_rate_limit_per_ip
-        assert login["Limit"] < general["Limit"]
-        match = login["ScopeDownStatement"]["ByteMatchStatement"]
-        assert match["SearchString"] == "/api/login"

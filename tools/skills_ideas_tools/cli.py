@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "invoke",
     "migrate",
     "admin",
+    "preflight",
 )
 
 
