@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install dev invoke lint unit test bench synth openapi clean layer infra-tests preflight diff deploy
+.PHONY: help install dev invoke lint unit test bench synth openapi clean layer infra-tests preflight diff deploy e2e
 
 help: ## list the verbs
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ diff: layer ## compare a stage with what is deployed: make diff STAGE=prod (real
 
 deploy: layer ## deploy one stage: make deploy STAGE=prod (real AWS credentials; run make preflight first)
 	$(REAL_AWS) $(CDK) deploy -c stage=$(STAGE) --require-approval broadening $(STACKS)
+
+e2e: install ## the HTTP contract suite against a deployed stage: make e2e STAGE=dev (real AWS credentials)
+	$(REAL_AWS) $(BIN)/python -m tests.e2e --stage $(STAGE)
 
 clean: ## remove build output (keeps .venv and the local state)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
