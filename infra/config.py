@@ -5,7 +5,7 @@ one typed, frozen object; constructs read it and hard-code nothing.
 
 Deployment settings (the front end's origin, the on-call e-mails) are not in the repository:
 they come from CDK context or the environment (``SETTINGS``), and a stage that needs them
-refuses to synthesize without them (``stage_config``).
+refuses to synthesize without them (``deployment_config``).
 
 Region: the stack lives in us-east-1. CloudFront only accepts a WAF web ACL created in
 us-east-1 and publishes its metrics (and so its alarms) only there; keeping the whole stack in
@@ -306,13 +306,19 @@ def _emails(value: str, stage: StageConfig) -> tuple[str, ...]:
     return emails
 
 
-def stage_config(stage: str, settings: Mapping[str, str | None] | None = None) -> StageConfig:
-    """The stage's configuration with its deployment settings applied (``settings``: keys of
-    SETTINGS, e.g. from CDK context); raises SettingsError naming what is missing or wrong."""
+def stage_config(stage: str) -> StageConfig:
+    """The stage's configuration as the repository has it (without deployment settings)."""
     try:
-        base = STAGES[stage]
+        return STAGES[stage]
     except KeyError:
         raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}") from None
+
+
+def deployment_config(stage: str, settings: Mapping[str, str | None] | None = None) -> StageConfig:
+    """The configuration a stage is synthesized with: its deployment settings (keys of
+    SETTINGS, e.g. from CDK context) applied and checked; raises SettingsError naming what
+    is missing or wrong."""
+    base = stage_config(stage)
     given = {key: value for key, value in (settings or {}).items() if value}
     missing = [key for key in base.required_settings if key not in given]
     if missing:

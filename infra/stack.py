@@ -21,7 +21,7 @@ from infra.components.functions import Functions, Paths
 from infra.components.monitoring import Monitoring
 from infra.components.permissions import GrantTargets, grants
 from infra.components.secrets import JwtSecret, OriginVerifySecret
-from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, SETTINGS, StageConfig, stage_config
+from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, SETTINGS, StageConfig, deployment_config
 from infra.nag import acknowledge, add_checks, logical_id, managed_policy
 from skills_ideas import deployment
 
@@ -160,7 +160,7 @@ def build_app(
     and a missing one raises SettingsError."""
     app = app or App()
     if config is None:
-        config = stage_config(stage or app.node.try_get_context("stage") or "dev", settings_from(app))
+        config = deployment_config(stage or app.node.try_get_context("stage") or "dev", settings_from(app))
     sources = Sources.from_context(app)
     layer_build.build(sources.paths.dependencies_layer_dir)
     env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region)

@@ -34,7 +34,7 @@ import pytest  # noqa: E402
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from infra.config import StageConfig, example_settings, stage_config  # noqa: E402
+from infra.config import StageConfig, deployment_config, example_settings  # noqa: E402
 from infra.stack import build_app, cdk_json_context  # noqa: E402
 from tests.infra.helpers import Synthesized  # noqa: E402
 
@@ -55,7 +55,7 @@ def _synthesize(
     account = json.loads(
         Path(assembly.get_stack_artifact(stack.account_stack.artifact_id).template_full_path).read_text()
     )
-    return Synthesized(config or stage_config(stage, examples), outdir, Template.from_json(data), data, account)
+    return Synthesized(config or deployment_config(stage, examples), outdir, Template.from_json(data), data, account)
 
 
 @pytest.fixture(scope="session")

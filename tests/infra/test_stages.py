@@ -16,6 +16,7 @@ from infra.config import (
     STAGES,
     FunctionSettings,
     SettingsError,
+    deployment_config,
     example_context,
     is_example,
     stage_config,
@@ -92,12 +93,12 @@ def test_prod_takes_its_origin_and_alarm_emails_from_the_settings(prod):
 
 def test_prod_refuses_to_synthesize_without_its_settings_and_says_what_to_set():
     with pytest.raises(SettingsError) as refused:
-        stage_config("prod")
+        deployment_config("prod")
     message = str(refused.value)
     for key, variable in SETTINGS.items():
         assert key in message and variable in message
     with pytest.raises(SettingsError, match="alarmEmails"):
-        stage_config("prod", {"corsOrigin": "https://app.example.org"})
+        deployment_config("prod", {"corsOrigin": "https://app.example.org"})
 
 
 @pytest.mark.parametrize(
@@ -112,8 +113,8 @@ def test_prod_refuses_to_synthesize_without_its_settings_and_says_what_to_set():
 def test_prod_refuses_settings_that_are_not_an_origin_or_e_mails(settings, complaint):
     valid = {"corsOrigin": "https://app.example.org", "alarmEmails": "a@example.org, b@example.org"}
     with pytest.raises(SettingsError, match=complaint):
-        stage_config("prod", {**valid, **settings})
-    config = stage_config("prod", valid)
+        deployment_config("prod", {**valid, **settings})
+    config = deployment_config("prod", valid)
     assert (config.cors_origins, config.alarm_emails) == (
         ("https://app.example.org",),
         ("a@example.org", "b@example.org"),
@@ -121,8 +122,8 @@ def test_prod_refuses_settings_that_are_not_an_origin_or_e_mails(settings, compl
 
 
 def test_dev_needs_no_settings_but_takes_them():
-    assert stage_config("dev").cors_origins == ("*",)
-    assert stage_config("dev", {"alarmEmails": "me@example.org"}).alarm_emails == ("me@example.org",)
+    assert deployment_config("dev").cors_origins == ("*",)
+    assert deployment_config("dev", {"alarmEmails": "me@example.org"}).alarm_emails == ("me@example.org",)
 
 
 def test_the_app_fails_with_the_message_not_a_traceback_when_prod_settings_are_unset():
