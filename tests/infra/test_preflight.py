@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.components.waf import MANAGED_RULES
 from infra.config import STAGES, is_example
 from skills_ideas_tools import cli, preflight
 from skills_ideas_tools.preflight import (
@@ -22,6 +23,7 @@ from skills_ideas_tools.preflight import (
     Templates,
     check_bootstrap,
     check_concurrency,
+    check_managed_rules,
     check_names,
     check_settings,
     check_stack,
@@ -56,10 +58,29 @@ def _answer(session: boto3.Session, service_operation: str, response: dict[str, 
     session.events.register(f"before-call.{service_operation}", handler)
 
 
+def _managed_groups(session: boto3.Session, extra_rules: tuple[str, ...] = (), dropped: tuple[str, ...] = ()) -> None:
+    """AWS's managed rule groups as DescribeManagedRuleGroup describes them (moto lacks it)."""
+
+    def handler(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        group = json.loads(params["body"])["Name"]  # the request as serialized for WAF's JSON API
+        rules = [*MANAGED_RULES[group], *extra_rules]
+        return SimpleNamespace(status_code=200), {"Rules": [{"Name": r} for r in rules if r not in dropped]}
+
+    session.events.register("before-call.wafv2.DescribeManagedRuleGroup", handler)
+
+
 def _account(
-    session: boto3.Session, *, quota: int = 1000, unreserved: int = 1000, cache_policies: tuple[str, ...] = ()
+    session: boto3.Session,
+    *,
+    quota: int = 1000,
+    unreserved: int = 1000,
+    cache_policies: tuple[str, ...] = (),
+    managed_groups: bool = True,
 ) -> None:
-    """The account's Lambda limits and custom CloudFront policies (reads moto lacks)."""
+    """The account's Lambda limits, custom CloudFront policies and AWS's managed WAF groups
+    (reads moto lacks)."""
+    if managed_groups:
+        _managed_groups(session)
     _answer(
         session,
         "lambda.GetAccountSettings",
@@ -234,6 +255,27 @@ def test_a_cloudfront_cache_policy_of_the_same_name_is_found(prod, aws):
     assert not finding.ok and name in finding.message
 
 
+# ------------------------------------------------------------------ managed WAF rules
+def test_the_overridden_managed_rules_are_the_groups_rules(prod, aws):
+    _managed_groups(aws)
+    findings = check_managed_rules(aws.client("wafv2"), _templates(prod))
+    assert len(findings) == len(MANAGED_RULES) and all(f.ok for f in findings)
+
+
+def test_a_rule_aws_added_since_is_named_so_it_can_answer_in_the_envelope(prod, aws):
+    _managed_groups(aws, extra_rules=("BrandNewRule_BODY",))
+    findings = check_managed_rules(aws.client("wafv2"), _templates(prod))
+    warnings = [f for f in findings if not f.ok]
+    assert warnings and all(not f.blocking and "BrandNewRule_BODY" in f.message for f in warnings)
+
+
+def test_an_override_of_a_rule_aws_removed_fails(prod, aws):
+    _managed_groups(aws, dropped=("Log4JRCE_BODY",))
+    findings = check_managed_rules(aws.client("wafv2"), _templates(prod))
+    (failed,) = _failed(findings)
+    assert "Log4JRCE_BODY" in failed and "MANAGED_RULES" in failed
+
+
 # ------------------------------------------------------------------ the whole run
 def test_a_ready_account_passes_and_the_command_says_so(prod, aws):
     _account(aws)
@@ -245,7 +287,7 @@ def test_a_ready_account_passes_and_the_command_says_so(prod, aws):
     assert code == 0, out.getvalue()
     assert "Ready: make deploy STAGE=prod" in out.getvalue()
     checks = {f.check for f in findings}
-    assert {"settings", "bootstrap", "account", "stack", "concurrency", "names"} <= checks
+    assert {"settings", "bootstrap", "account", "stack", "waf", "concurrency", "names"} <= checks
 
 
 def test_an_unprepared_account_fails_with_every_problem_listed(prod, aws):

@@ -9,6 +9,8 @@ settings) and makes read-only calls with your AWS credentials:
 - the Lambda concurrency quota covers what the stage reserves and provisions, with the 100
   unreserved executions Lambda always keeps;
 - the stage's stack is in a state a deploy can start from;
+- the AWS managed WAF rules the web ACL overrides (to answer in the JSON envelope) are the
+  rules the managed groups have today;
 - nothing else in the account already holds a name the stack gives its resources (a create
   would fail with "already exists").
 
@@ -459,6 +461,51 @@ class NameLookup:
         yield from (item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"] for item in items)
 
 
+def managed_rule_overrides(templates: Templates) -> dict[tuple[str, str, str], set[str]]:
+    """(scope, vendor, group) -> the rule names the stack's web ACLs override in that group."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for acl in templates.of_type("AWS::WAFv2::WebACL").values():
+        scope = acl["Properties"]["Scope"]
+        for rule in acl["Properties"].get("Rules", []):
+            group = rule.get("Statement", {}).get("ManagedRuleGroupStatement")
+            if group:
+                names = {o["Name"] for o in group.get("RuleActionOverrides", [])}
+                found.setdefault((scope, group["VendorName"], group["Name"]), set()).update(names)
+    return found
+
+
+def check_managed_rules(wafv2: Any, templates: Templates) -> list[Finding]:
+    """The stack overrides every rule of AWS's managed groups by name (to block in the JSON
+    envelope, or to count); the groups change over time."""
+    findings = []
+    for (scope, vendor, group), overridden in sorted(managed_rule_overrides(templates).items()):
+        described = wafv2.describe_managed_rule_group(VendorName=vendor, Name=group, Scope=scope)
+        rules = {rule["Name"] for rule in described.get("Rules", [])}
+        unknown, new = sorted(overridden - rules), sorted(rules - overridden)
+        if unknown:
+            findings.append(
+                Finding(
+                    "waf",
+                    False,
+                    f"{group} ({scope}) no longer has the rules {', '.join(unknown)} that the web ACL overrides: "
+                    "remove them from MANAGED_RULES in infra/components/waf.py",
+                )
+            )
+        if new:
+            findings.append(
+                Finding(
+                    "waf",
+                    False,
+                    f"{group} ({scope}) has rules the web ACL does not override: {', '.join(new)}; they block "
+                    "with WAF's default page, not the JSON envelope: add them to MANAGED_RULES",
+                    blocking=False,
+                )
+            )
+        if not unknown and not new:
+            findings.append(Finding("waf", True, f"{group} ({scope}): all {len(rules)} rules answer in the envelope"))
+    return findings
+
+
 def check_account_settings(apigateway: Any, state: StackState, account_stack: str) -> list[Finding]:
     """API Gateway's account-wide CloudWatch role: set by the account settings stack."""
     if state.exists:
@@ -522,6 +569,7 @@ def run_checks(session: Any, templates: Templates) -> list[Finding]:
     )
     state = stack_state(cloudformation, templates.stack_name)
     findings += check_stack(state, templates.stack_name)
+    findings += check_managed_rules(session.client("wafv2", region_name=REGION), templates)
     findings += check_concurrency(
         session.client("lambda", region_name=REGION),
         templates,
