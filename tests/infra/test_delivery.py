@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -196,7 +195,6 @@ def test_only_public_skill_reads_are_cached_keyed_on_their_query_strings(stack):
     assert behaviours["/catalogue/*"]["AllowedMethods"] == ["GET", "HEAD"]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the CloudFront function")
 @pytest.mark.parametrize(
     ("method", "keeps_token"), [("GET", False), ("HEAD", False), ("POST", True), ("PUT", True), ("DELETE", True)]
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
-from infra.components.functions import function_uses
+from infra import layer_build
+from infra.components.functions import S3_MODEL, function_uses, layer_ships_conditional_put
 from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from skills_ideas import routes
 from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
@@ -172,3 +174,32 @@ def test_one_error_does_not_roll_a_deploy_back(stack):
         )
         assert props["DatapointsToAlarm"] > 1
         assert props["TreatMissingData"] == "notBreaching"
+
+
+def _put_object_model(layer, members: dict) -> None:
+    model = layer / "python" / S3_MODEL
+    model.parent.mkdir(parents=True)
+    with gzip.open(model, "wt", encoding="utf-8") as written:
+        json.dump({"shapes": {"PutObjectRequest": {"members": members}}}, written)
+
+
+def test_a_layer_ships_conditional_puts_only_with_a_botocore_that_knows_if_match(tmp_path):
+    assert not layer_ships_conditional_put(tmp_path / "no-botocore")
+    _put_object_model(tmp_path / "old", {"Bucket": {}, "Key": {}, "IfNoneMatch": {}})
+    assert not layer_ships_conditional_put(tmp_path / "old")
+    _put_object_model(tmp_path / "new", {"Bucket": {}, "Key": {}, "IfNoneMatch": {}, "IfMatch": {}})
+    assert layer_ships_conditional_put(tmp_path / "new")
+
+
+def test_synth_warns_while_admin_writes_depend_on_the_runtimes_boto3(stack):
+    # Admin catalogue writes put with IfMatch; the layer drops boto3 for the runtime's, whose
+    # version AWS picks. The warning stands exactly as long as the built layer lacks it.
+    metadata = json.loads((stack.assembly_dir / f"{stack.config.stack_name}.metadata.json").read_text())
+    warnings = [
+        entry["data"]
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning" and "IfMatch" in str(entry["data"])
+    ]
+    assert bool(warnings) is not layer_ships_conditional_put(layer_build.DEFAULT_OUT)
+    assert all("What the dependencies layer must ship" in str(w) for w in warnings)
