@@ -21,10 +21,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests diff deploy sam-env
+.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests preflight diff deploy e2e sam-env
 
 help: ## list the verbs
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # Two hashed locks, both written by `make update-deps` from pyproject.toml: the runtime lock (what
 # the Lambda dependencies layer ships) and the dev lock, a superset with the same pins.
@@ -105,8 +105,17 @@ NO_AWS := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
 layer: install ## build the dependencies Lambda layer from the runtime lock, without Docker (only when the lock changes)
 	$(BIN)/python -m infra.layer_build
 
+# A stage's stack and the account settings stack it depends on (deployed first by cdk deploy).
+STACKS = SkillsIdeas-account SkillsIdeas-$(STAGE)
+# EXAMPLE deployment settings, for offline checks only: a stage that requires settings (prod:
+# its CORS origin and alarm e-mails, see infra/config.py) gets example.com values here so that
+# `make synth` can synthesize it. Never deploy them: `make preflight` refuses them. Real values
+# come from the environment (SKILLS_IDEAS_CORS_ORIGIN, SKILLS_IDEAS_ALARM_EMAILS) or `-c`.
+EXAMPLE_SETTINGS = $(shell $(BIN)/python -c 'from infra.config import example_context; print(example_context("$(1)"))' 2>/dev/null)
+
 synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
-	@set -e; for stage in $(STAGES); do echo "cdk synth $$stage"; $(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$$stage -o cdk.out/$$stage; done
+	@set -e; $(foreach stage,$(STAGES),echo "cdk synth $(stage) $(call EXAMPLE_SETTINGS,$(stage))"; \
+		$(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$(stage) $(call EXAMPLE_SETTINGS,$(stage)) -o cdk.out/$(stage);)
 	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
 
 SAM_TEMPLATE = cdk.out/$(STAGE)/SkillsIdeas-$(STAGE).template.json
@@ -114,14 +123,22 @@ sam-env: install ## env.json for `sam local invoke` against the running make dev
 	@test -f $(SAM_TEMPLATE) || $(MAKE) synth STAGES=$(STAGE)
 	$(BIN)/skills-ideas sam-env --template $(SAM_TEMPLATE) $(if $(SAM_HOST),--host $(SAM_HOST))
 
-infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint)
+infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint, preflight)
 	$(BIN)/pytest tests/infra
 
-diff: layer ## compare a stage with what is deployed: make diff STAGE=prod (real AWS credentials)
-	$(REAL_AWS) $(CDK) diff -c stage=$(STAGE)
+preflight: layer ## read-only checks of the account before a deploy: make preflight STAGE=prod (real AWS credentials)
+	@echo "cdk synth $(STAGE) with your settings (SKILLS_IDEAS_CORS_ORIGIN, SKILLS_IDEAS_ALARM_EMAILS)"
+	$(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$(STAGE) -o cdk.out/preflight-$(STAGE)
+	$(REAL_AWS) $(BIN)/skills-ideas preflight --stage $(STAGE) --assembly cdk.out/preflight-$(STAGE)
 
-deploy: layer ## deploy one stage: make deploy STAGE=prod (real AWS credentials, bootstrapped account)
-	$(REAL_AWS) $(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+diff: layer ## compare a stage with what is deployed: make diff STAGE=prod (real AWS credentials)
+	$(REAL_AWS) $(CDK) diff -c stage=$(STAGE) $(STACKS)
+
+deploy: layer ## deploy one stage: make deploy STAGE=prod (real AWS credentials; run make preflight first)
+	$(REAL_AWS) $(CDK) deploy -c stage=$(STAGE) --require-approval broadening $(STACKS)
+
+e2e: install ## the HTTP contract suite against a deployed stage: make e2e STAGE=dev (real AWS credentials)
+	$(REAL_AWS) $(BIN)/python -m tests.e2e --stage $(STAGE)
 
 clean: ## remove build output (keeps .venv and the local state)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,10 @@
 A stage is chosen with CDK context: ``cdk synth -c stage=prod`` (default ``dev``). Each stage is
 one typed, frozen object; constructs read it and hard-code nothing.
 
+Deployment settings (the front end's origin, the on-call e-mails) are not in the repository:
+they come from CDK context or the environment (``SETTINGS``), and a stage that needs them
+refuses to synthesize without them (``deployment_config``).
+
 Region: the stack lives in us-east-1. CloudFront only accepts a WAF web ACL created in
 us-east-1 and publishes its metrics (and so its alarms) only there; keeping the whole stack in
 that region makes the CloudFront WAF, the CloudFront alarms and the API one stack with plain
@@ -11,6 +15,8 @@ references, instead of a second stack tied to this one by cross-region custom re
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from skills_ideas import deployment
@@ -19,9 +25,11 @@ from skills_ideas import deployment
 CLOUDFRONT_REGION = "us-east-1"
 SERVICE_NAME = "skills-ideas"
 METRICS_NAMESPACE = "SkillsIdeas"
+#: The per-account, per-region settings every stage relies on (API Gateway's CloudWatch role).
+ACCOUNT_STACK_NAME = "SkillsIdeas-account"
 
 #: Business events the handlers emit through Powertools (namespace METRICS_NAMESPACE,
-#: dimension service=SERVICE_NAME), one count per outcome.
+#: dimensions service=SERVICE_NAME and stage=<stage>), one count per outcome.
 BUSINESS_EVENTS: tuple[str, ...] = (
     "UserRegistered",
     "LoginSucceeded",
@@ -45,16 +53,57 @@ CATALOGUE_METRICS: tuple[str, ...] = (
 #: Every application metric on the dashboard.
 BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS
 
+#: Deployment settings: CDK context key -> environment variable read when the key is not given.
+SETTINGS: dict[str, str] = {
+    "corsOrigin": "SKILLS_IDEAS_CORS_ORIGIN",
+    "alarmEmails": "SKILLS_IDEAS_ALARM_EMAILS",
+}
+#: What each setting is, for the message of a stage that lacks it.
+SETTING_HELP: dict[str, str] = {
+    "corsOrigin": "the one origin allowed to call the API from a browser, e.g. https://app.example.org",
+    "alarmEmails": "comma-separated e-mail addresses that receive the alarms",
+}
+#: EXAMPLES ONLY, for offline checks (`make synth`, the infrastructure tests): they let a stage
+#: that requires settings synthesize. Never deploy with them; `make preflight` rejects them.
+EXAMPLE_SETTINGS: dict[str, str] = {
+    "corsOrigin": "https://app.example.com",
+    "alarmEmails": "oncall@example.com",
+}
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+
+
+def example_settings(stage: str) -> dict[str, str]:
+    """The example values of the settings ``stage`` requires (none for a stage that requires none)."""
+    return {key: EXAMPLE_SETTINGS[key] for key in STAGES[stage].required_settings}
+
+
+def example_context(stage: str) -> str:
+    """``example_settings`` as CDK CLI arguments (``-c key=value ...``), for `make synth`."""
+    return " ".join(f"-c {key}={value}" for key, value in example_settings(stage).items())
+
+
+_ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?")
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+class SettingsError(ValueError):
+    """A stage cannot be synthesized with the settings given; the message says what to set."""
+
 
 @dataclass(frozen=True)
 class FunctionSettings:
     memory_mb: int = 512
     timeout_seconds: int = 10
-    #: Caps how hard one function can hit the table; None leaves it on the account pool.
+    #: Concurrency set aside for (and capping) one function. Every reservation leaves less of
+    #: the account's quota to the others, and Lambda always keeps 100 unreserved: keep None
+    #: unless a function must be capped (per-client limits are the WAF's job).
     reserved_concurrency: int | None = None
-    #: Provisioned concurrency scaled by Application Auto Scaling; None means on-demand only.
-    provisioned_min: int | None = None
-    provisioned_max: int | None = None
+    #: Provisioned concurrency of the `live` alias: this many environments kept initialized.
+    #: A fixed number, not autoscaled: Application Auto Scaling cannot change provisioned
+    #: concurrency while CodeDeploy weights the alias during a canary (Lambda refuses with
+    #: "Alias with weights can not be used with Provisioned Concurrency"), and traffic beyond
+    #: it is served on demand anyway.
+    provisioned: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +135,34 @@ class ApiThrottle:
 
 
 @dataclass(frozen=True)
+class ClientLimits:
+    """WAF rate-based rules at the edge, per client address (the viewer's IP as CloudFront
+    sees it), counted over ``window_seconds``. They stop one client, never everyone."""
+
+    window_seconds: int = 300
+    #: Any request.
+    requests: int = 2000
+    #: POST /api/login: credential stuffing.
+    logins: int = 100
+    #: POST /api/register: account farming.
+    registrations: int = 100
+
+
+@dataclass(frozen=True)
 class AlarmThresholds:
     #: Counts are per 5-minute period, alarming when 3 of the last 5 periods breach.
     api_5xx_errors: int = 5
     api_latency_p99_ms: int = 3000
     lambda_errors: int = 5
     lambda_throttles: int = 1
-    #: Errors of a function's `live` alias in one minute that roll a CodeDeploy shift back.
-    deploy_rollback_errors: int = 1
+    #: A CodeDeploy shift rolls back when the `live` alias fails this share of its invocations
+    #: (percent) with at least ``deploy_rollback_min_errors`` errors in a minute, in
+    #: ``deploy_rollback_datapoints`` of the last ``deploy_rollback_periods`` minutes: one
+    #: transient error must not undo a deploy of every function.
+    deploy_rollback_error_rate_percent: float = 5.0
+    deploy_rollback_min_errors: int = 3
+    deploy_rollback_datapoints: int = 2
+    deploy_rollback_periods: int = 3
     dynamodb_throttled_requests: int = 10
     dynamodb_system_errors: int = 1
     #: CloudFront's 5xxErrorRate metric is a percentage of requests.
@@ -114,16 +183,16 @@ class StageConfig:
     retain_data: bool = False
     log_retention_days: int = 30
     #: CORS: the origin allowed to call the API ("*" = any). The handlers answer with one
-    #: Access-Control-Allow-Origin value (CORS_ALLOW_ORIGIN), so this holds one entry.
+    #: Access-Control-Allow-Origin value (CORS_ALLOW_ORIGIN), so this holds one entry; a stage
+    #: listed in ``required_settings`` gets it from the corsOrigin setting.
     cors_origins: tuple[str, ...] = ("*",)
+    #: Deployment settings this stage cannot be synthesized without (keys of SETTINGS).
+    required_settings: tuple[str, ...] = ()
     authorizer_cache_ttl_seconds: int = 300
+    #: A ceiling for the whole stage that protects the table from any flood; it is shared by
+    #: every caller, so it sits far above normal traffic. Per-client limits: ``client_limits``.
     stage_throttle: ApiThrottle = ApiThrottle(100, 200)
-    #: Tighter limits on the credential endpoints, per method.
-    auth_throttle: ApiThrottle = ApiThrottle(5, 10)
-    usage_plan_daily_quota: int = 1_000_000
-    #: WAF rate-based rules: requests per 5 minutes per client IP.
-    waf_rate_limit_per_ip: int = 2000
-    waf_login_rate_limit_per_ip: int = 100
+    client_limits: ClientLimits = ClientLimits()
     default_function: FunctionSettings = FunctionSettings()
     #: Per-function overrides of default_function, by function name.
     functions: dict[str, FunctionSettings] = field(default_factory=dict)
@@ -150,11 +219,14 @@ class StageConfig:
                 f"stage {self.stage}: region must be {CLOUDFRONT_REGION} (CloudFront's WAF and "
                 "metrics live there; see infra/config.py)"
             )
-        if len(self.cors_origins) != 1:
+        if len(self.cors_origins) > 1:
             raise ValueError(
                 f"stage {self.stage}: cors_origins must hold exactly one origin or '*' (the handlers "
                 "send a single Access-Control-Allow-Origin)"
             )
+        unknown = set(self.required_settings) - set(SETTINGS)
+        if unknown:
+            raise ValueError(f"stage {self.stage}: unknown required settings {sorted(unknown)}")
 
     @property
     def stack_name(self) -> str:
@@ -162,22 +234,14 @@ class StageConfig:
 
     @property
     def prefix(self) -> str:
-        """Prefix of every physical name (table, secret, alarms, dashboard)."""
+        """Prefix of the physical names that may be fixed (functions, alarms, dashboard, WAF)."""
         return f"{SERVICE_NAME}-{self.stage}"
-
-    @property
-    def table_name(self) -> str:
-        return f"{self.prefix}"
-
-    @property
-    def jwt_secret_name(self) -> str:
-        return f"{SERVICE_NAME}/{self.stage}/jwt-signing-key"
 
     def function(self, name: str) -> FunctionSettings:
         return self.functions.get(name, self.default_function)
 
 
-_LATENCY_CRITICAL = FunctionSettings(memory_mb=1024, timeout_seconds=10, provisioned_min=2, provisioned_max=20)
+_LATENCY_CRITICAL = FunctionSettings(memory_mb=1024, timeout_seconds=10, provisioned=2)
 
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig(
@@ -195,19 +259,19 @@ STAGES: dict[str, StageConfig] = {
         stage="prod",
         retain_data=True,
         log_retention_days=90,
-        cors_origins=("https://skills-ideas.example.com",),
+        # The front end's origin and the on-call addresses belong to the deployment, not to
+        # the repository: see SETTINGS.
+        cors_origins=(),
+        required_settings=("corsOrigin", "alarmEmails"),
         stage_throttle=ApiThrottle(500, 1000),
-        auth_throttle=ApiThrottle(20, 40),
-        waf_rate_limit_per_ip=3000,
+        client_limits=ClientLimits(requests=3000),
         canary_deploys=True,
         cloudfront_additional_metrics=True,
         functions={
-            "login": replace(_LATENCY_CRITICAL, reserved_concurrency=100),
+            "login": _LATENCY_CRITICAL,
             "list_ideas": _LATENCY_CRITICAL,
             "list_skills": _LATENCY_CRITICAL,
-            # Registration writes two items per call: cap it so a signup burst cannot starve
-            # the table's write capacity for everyone else.
-            "register": FunctionSettings(memory_mb=1024, reserved_concurrency=50),
+            "register": FunctionSettings(memory_mb=1024),
         },
         table=TableSettings(
             on_demand=False,
@@ -217,13 +281,61 @@ STAGES: dict[str, StageConfig] = {
             contributor_insights=True,
         ),
         alarms=AlarmThresholds(api_5xx_errors=10, api_latency_p99_ms=2000, lambda_errors=10),
-        alarm_emails=("oncall@skills-ideas.example.com",),
     ),
 }
 
 
+def _origin(value: str, stage: StageConfig) -> str:
+    origin = value.strip().rstrip("/")
+    if origin == "*":
+        if stage.retain_data:
+            raise SettingsError(f"stage {stage.stage}: corsOrigin '*' lets any web page call the API; name the origin")
+        return origin
+    if not _ORIGIN.fullmatch(origin.lower()):
+        raise SettingsError(
+            f"stage {stage.stage}: corsOrigin {value!r} is not an origin (https://host[:port], no path)"
+        )
+    return origin
+
+
+def _emails(value: str, stage: StageConfig) -> tuple[str, ...]:
+    emails = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [email for email in emails if not _EMAIL.fullmatch(email)]
+    if bad or not emails:
+        raise SettingsError(f"stage {stage.stage}: alarmEmails {value!r} is not a list of e-mail addresses")
+    return emails
+
+
 def stage_config(stage: str) -> StageConfig:
+    """The stage's configuration as the repository has it (without deployment settings)."""
     try:
         return STAGES[stage]
     except KeyError:
         raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}") from None
+
+
+def deployment_config(stage: str, settings: Mapping[str, str | None] | None = None) -> StageConfig:
+    """The configuration a stage is synthesized with: its deployment settings (keys of
+    SETTINGS, e.g. from CDK context) applied and checked; raises SettingsError naming what
+    is missing or wrong."""
+    base = stage_config(stage)
+    given = {key: value for key, value in (settings or {}).items() if value}
+    missing = [key for key in base.required_settings if key not in given]
+    if missing:
+        lines = [
+            f"  {key}: {SETTING_HELP[key]} (cdk -c {key}=... or the environment variable {SETTINGS[key]})"
+            for key in missing
+        ]
+        raise SettingsError(f"stage {stage} cannot be synthesized without:\n" + "\n".join(lines))
+    config = base
+    if "corsOrigin" in given:
+        config = replace(config, cors_origins=(_origin(str(given["corsOrigin"]), base),))
+    if "alarmEmails" in given:
+        config = replace(config, alarm_emails=_emails(str(given["alarmEmails"]), base))
+    return config
+
+
+def is_example(value: str) -> bool:
+    """True for the EXAMPLE_SETTINGS kind of value (example.com & co), which must not deploy."""
+    host = value.lower().rsplit("@", 1)[-1].removeprefix("https://").split(":", 1)[0].split("/", 1)[0]
+    return any(host == domain or host.endswith("." + domain) for domain in EXAMPLE_DOMAINS)

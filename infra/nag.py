@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -30,7 +30,10 @@ def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
 def logical_id(construct: IConstruct) -> str:
     """The CloudFormation logical id of an L2's resource, as cdk-nag prints it in evidence."""
     stack = Stack.of(construct)
-    return stack.resolve(stack.get_logical_id(construct.node.default_child))
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource of its own")
+    return stack.resolve(stack.get_logical_id(resource))
 
 
 def managed_policy(name: str) -> str:

@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from infra import layer_build
+from infra.components.account import AccountSettingsStack
 from infra.components.api import Api
 from infra.components.data import DataStore
 from infra.components.delivery import CatalogueBucket, Distribution
 from infra.components.functions import Functions, Paths
 from infra.components.monitoring import Monitoring
 from infra.components.permissions import GrantTargets, grants
-from infra.components.secrets import JwtSecret
-from infra.config import SERVICE_NAME, StageConfig, stage_config
+from infra.components.secrets import JwtSecret, OriginVerifySecret
+from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, SETTINGS, StageConfig, deployment_config
 from infra.nag import acknowledge, add_checks, logical_id, managed_policy
 from skills_ideas import deployment
 
 ROOT = layer_build.ROOT
 DEFAULT_CATALOGUE = ROOT / "layers" / "common" / "python" / "skills_ideas" / "data" / "skills.json"
+CDK_JSON = ROOT / "cdk.json"
+#: Outputs only the operators read (the layer's skills_ideas.deployment has the shared ones).
+OUTPUT_JWT_SECRET = "JwtSecretArn"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
+OUTPUT_ORIGIN_VERIFY = "OriginVerifySecretArn"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context of cdk.json (feature flags): the CLI passes it to the app; an app built in
+    Python (the tests) must be given it to synthesize what the CLI synthesizes."""
+    return dict(json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {}))
+
+
+def settings_from(app: App, environ: Mapping[str, str] = os.environ) -> dict[str, str | None]:
+    """Deployment settings: CDK context first (``-c corsOrigin=...``), then the environment."""
+    return {key: app.node.try_get_context(key) or environ.get(variable) for key, variable in SETTINGS.items()}
 
 
 @dataclass(frozen=True)
@@ -50,18 +70,22 @@ class Sources:
 
 
 class SkillsIdeasStack(Stack):
+    account_stack: Stack | None = None
+
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, sources: Sources, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         data = DataStore(self, "Data", config=config)
         secret = JwtSecret(self, "Secrets", config=config)
+        origin_verify = OriginVerifySecret(self, "FrontDoor", config=config)
         catalogue = CatalogueBucket(self, "Skills", config=config, default_catalogue=sources.default_catalogue)
-        api = Api(self, "Api", config=config)
+        api = Api(self, "Api", config=config, origin_verify=origin_verify)
         delivery = Distribution(
             self,
             "Delivery",
             config=config,
             catalogue=catalogue,
             rest_api=api.rest_api,
+            origin_verify=origin_verify,
         )
         functions = Functions(
             self,
@@ -80,7 +104,7 @@ class SkillsIdeasStack(Stack):
             ),
         )
         api.add_routes(functions.by_name)
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
@@ -102,7 +126,12 @@ class SkillsIdeasStack(Stack):
             },
         )
         # Output names are shared with the operator commands (skills_ideas.deployment).
-        CfnOutput(self, deployment.OUTPUT_API_URL, value=api.rest_api.url, description="API Gateway stage URL")
+        CfnOutput(
+            self,
+            deployment.OUTPUT_API_URL,
+            value=api.rest_api.url,
+            description="API Gateway stage URL: answers only requests that came through CloudFront",
+        )
         CfnOutput(
             self,
             deployment.OUTPUT_CLOUDFRONT_URL,
@@ -113,23 +142,47 @@ class SkillsIdeasStack(Stack):
         CfnOutput(self, deployment.OUTPUT_BUCKET, value=catalogue.bucket.bucket_name)
         CfnOutput(self, deployment.OUTPUT_CATALOGUE_KEY, value=config.catalogue_key)
         CfnOutput(self, deployment.OUTPUT_DISTRIBUTION, value=delivery.distribution.distribution_id)
+        CfnOutput(self, OUTPUT_JWT_SECRET, value=secret.secret.secret_arn, description="The JWT signing key")
+        CfnOutput(self, OUTPUT_ALARM_TOPIC, value=monitoring.topic.topic_arn, description="Where every alarm goes")
+        CfnOutput(
+            self,
+            OUTPUT_ORIGIN_VERIFY,
+            value=origin_verify.secret.secret_arn,
+            description="The token CloudFront sends the API (docs/operations.md: rotating it)",
+        )
 
 
-def build_app(stage: str | None = None, *, app: App | None = None) -> tuple[App, SkillsIdeasStack]:
-    """Build the app for one stage (CDK context ``stage``, default dev), with cdk-nag on."""
+def build_app(
+    stage: str | None = None, *, app: App | None = None, config: StageConfig | None = None
+) -> tuple[App, SkillsIdeasStack]:
+    """Build the app for one stage (CDK context ``stage``, default dev), with cdk-nag on: the
+    stage's stack and the account settings stack it depends on. ``config`` replaces the
+    stage's configuration (tests); otherwise settings come from context or the environment
+    and a missing one raises SettingsError."""
     app = app or App()
-    config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    if config is None:
+        config = deployment_config(stage or app.node.try_get_context("stage") or "dev", settings_from(app))
     sources = Sources.from_context(app)
     layer_build.build(sources.paths.dependencies_layer_dir)
+    env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region)
+    account = AccountSettingsStack(
+        app,
+        ACCOUNT_STACK_NAME,
+        description="Skills & Ideas API: account-wide settings shared by every stage (API Gateway logging role)",
+        env=env,
+    )
     stack = SkillsIdeasStack(
         app,
         config.stack_name,
         config=config,
         sources=sources,
         description=f"Skills & Ideas API ({config.stage})",
-        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
+        env=env,
     )
-    Tags.of(stack).add("service", SERVICE_NAME)
+    stack.add_stack_dependency(account, "API Gateway needs the account's CloudWatch role before a stage can log")
+    stack.account_stack = account
+    for tagged in (account, stack):
+        Tags.of(tagged).add("service", SERVICE_NAME)
     Tags.of(stack).add("stage", config.stage)
     add_checks(app)
     return app, stack

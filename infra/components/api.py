@@ -2,29 +2,36 @@
 
 Per manifest path: one resource; per route: one method with a Lambda proxy integration on the
 function's ``live`` alias (the request authorizer on exactly the protected routes); per path
-an ``ANY`` mock answering 405 for the methods the path does not have. Gateway responses keep
-the legacy JSON envelope ``{"success": false, "message": ...}`` with CORS headers.
+an ``ANY`` mock answering 405 (with ``Allow``) for the methods the path does not have. Every
+answer API Gateway writes itself (gateway responses: unknown route, missing or bad token,
+throttled, WAF-blocked, too large, timeouts, any other 4xx/5xx) keeps the legacy JSON envelope
+``{"success": false, "message": ...}`` with CORS and ``X-Content-Type-Options: nosniff``.
+
+The stage's web ACL (``waf.FrontDoorWebAcl``) admits only requests that came through
+CloudFront; the per-client limits live at the edge (``waf.EdgeWebAcl``). The stage throttle
+is only a ceiling that protects the table from a flood.
 """
 
 from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.components.functions import DeployedFunction, log_retention
-from infra.components.waf import WebAcl
+from infra.components.functions import DeployedFunction
+from infra.components.lifecycle import log_retention, removal_policy
+from infra.components.secrets import OriginVerifySecret
+from infra.components.waf import FrontDoorWebAcl
 from infra.config import StageConfig
-from infra.nag import acknowledge, managed_policy
+from infra.nag import acknowledge
 from skills_ideas import routes
 
-#: Routes with tighter per-method throttling: the credential endpoints.
-AUTH_THROTTLED = (("POST", "/api/login"), ("POST", "/api/register"))
 NOT_ALLOWED = {"success": False, "message": "Method not allowed"}
+TOO_MANY_REQUESTS = "Too many requests, please try again later"
 
 _FIXED = json.dumps
 #: Gateway response type -> (status code, JSON expression of the message). "" keeps the
@@ -34,15 +41,24 @@ GATEWAY_RESPONSES: dict[str, tuple[str, str]] = {
     "UNAUTHORIZED": ("401", _FIXED("No token, authorization denied")),
     # The authorizer denies with context {"message": "Token is not valid"}.
     "ACCESS_DENIED": ("401", '"$context.authorizer.message"'),
-    "THROTTLED": ("429", _FIXED("Too many requests, please try again later")),
-    "QUOTA_EXCEEDED": ("429", _FIXED("Too many requests, please try again later")),
+    "THROTTLED": ("429", _FIXED(TOO_MANY_REQUESTS)),
+    "WAF_FILTERED": ("403", _FIXED("Forbidden")),
+    "REQUEST_TOO_LARGE": ("413", _FIXED("Request body too large")),
+    "INTEGRATION_TIMEOUT": ("504", _FIXED("The request took too long, please try again")),
     "DEFAULT_4XX": ("", "$context.error.messageString"),
     "DEFAULT_5XX": ("", "$context.error.messageString"),
 }
+#: Headers on every answer API Gateway writes itself (the value is a mapping expression).
+NOSNIFF = "'nosniff'"
 
 
 def _envelope(message_expression: str) -> str:
     return '{"success": false, "message": ' + message_expression + "}"
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods a manifest path answers (and OPTIONS, the CORS preflight)."""
+    return sorted({route.method for route in routes.ROUTES if route.path == path} | {"OPTIONS"})
 
 
 def cors_origin_header(origins: tuple[str, ...]) -> str:
@@ -52,22 +68,20 @@ def cors_origin_header(origins: tuple[str, ...]) -> str:
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, origin_verify: OriginVerifySecret
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self._origin = cors_origin_header(config.cors_origins)
-        removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        removal = removal_policy(config)
 
+        # No fixed name: see infra/components/lifecycle.py.
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/apigateway/{config.prefix}-access",
             retention=log_retention(config.log_retention_days),
             removal_policy=removal,
-        )
-        auth_throttle = apigw.MethodDeploymentOptions(
-            throttling_rate_limit=config.auth_throttle.rate_limit,
-            throttling_burst_limit=config.auth_throttle.burst_limit,
         )
         self.rest_api = apigw.RestApi(
             self,
@@ -75,8 +89,9 @@ class Api(Construct):
             rest_api_name=f"{config.prefix}-api",
             description="Skills & Ideas API (generated from skills_ideas.routes)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # The account-wide logging role belongs to the account settings stack
+            # (infra/components/account.py), not to each stage.
+            cloud_watch_role=False,
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=list(config.cors_origins),
                 allow_methods=apigw.Cors.ALL_METHODS,
@@ -87,7 +102,6 @@ class Api(Construct):
                 stage_name=config.stage,
                 throttling_rate_limit=config.stage_throttle.rate_limit,
                 throttling_burst_limit=config.stage_throttle.burst_limit,
-                method_options={f"{path}/{method}": auth_throttle for method, path in AUTH_THROTTLED},
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
@@ -106,24 +120,28 @@ class Api(Construct):
             ),
         )
         self.stage = self.rest_api.deployment_stage
+        # Execution logs (level ERROR) go to a group API Gateway names itself; created here, it
+        # belongs to the stack (retention, removal) instead of outliving it. Its name holds the
+        # API's id, so it is unique to this stack.
+        execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=Fn.join("", ["API-Gateway-Execution-Logs_", self.rest_api.rest_api_id, f"/{config.stage}"]),
+            retention=log_retention(config.log_retention_days),
+            removal_policy=removal,
+        )
+        self.stage.node.add_dependency(execution_logs)
         for response_type, (status, message) in GATEWAY_RESPONSES.items():
             self.rest_api.add_gateway_response(
                 response_type.title().replace("_", ""),
                 type=apigw.ResponseType.of(response_type),
                 status_code=status or None,
-                response_headers={"Access-Control-Allow-Origin": self._origin},
+                response_headers={"Access-Control-Allow-Origin": self._origin, "X-Content-Type-Options": NOSNIFF},
                 templates={"application/json": _envelope(message)},
             )
-        self.rest_api.add_usage_plan(
-            "UsagePlan",
-            name=f"{config.prefix}-default",
-            throttle=apigw.ThrottleSettings(
-                rate_limit=config.stage_throttle.rate_limit, burst_limit=config.stage_throttle.burst_limit
-            ),
-            quota=apigw.QuotaSettings(limit=config.usage_plan_daily_quota, period=apigw.Period.DAY),
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.stage)],
-        )
-        self.web_acl = WebAcl(self, "Waf", config=config, scope_name="REGIONAL")
+        # No usage plan: it acts only on methods that require an API key, and the legacy
+        # clients send none. Per-client limits are the edge web ACL's rate rules.
+        self.web_acl = FrontDoorWebAcl(self, "Waf", config=config, token=origin_verify.header_value)
         wafv2.CfnWebACLAssociation(
             self, "WafAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=self.web_acl.acl.attr_arn
         )
@@ -135,9 +153,6 @@ class Api(Construct):
                 "APIG4": "Public routes are public by design (route manifest access=public); "
                 "protected routes use the request authorizer.",
                 "COG4": "Users are the API's own (username/password, JWT), not a Cognito user pool.",
-                managed_policy("service-role/AmazonAPIGatewayPushToCloudWatchLogs"): "The API "
-                "Gateway account role needs it to write access and execution logs (AWS's documented "
-                "policy for that role).",
             },
         )
 
@@ -161,10 +176,15 @@ class Api(Construct):
                 authorization_type=apigw.AuthorizationType.CUSTOM if route.protected else apigw.AuthorizationType.NONE,
             )
         for path in routes.paths():
-            self._method_not_allowed(self.rest_api.root.resource_for_path(path))
+            self._method_not_allowed(self.rest_api.root.resource_for_path(path), path)
 
-    def _method_not_allowed(self, resource: apigw.IResource) -> None:
-        origin_header = "method.response.header.Access-Control-Allow-Origin"
+    def _method_not_allowed(self, resource: apigw.IResource, path: str) -> None:
+        headers = {
+            "Access-Control-Allow-Origin": self._origin,
+            "X-Content-Type-Options": NOSNIFF,
+            # What the path does have, as the local gateway and RFC 9110 answer a 405.
+            "Allow": f"'{', '.join(allowed_methods(path))}'",
+        }
         resource.add_method(
             "ANY",
             apigw.MockIntegration(
@@ -173,10 +193,17 @@ class Api(Construct):
                     apigw.IntegrationResponse(
                         status_code="405",
                         response_templates={"application/json": json.dumps(NOT_ALLOWED)},
-                        response_parameters={origin_header: self._origin},
+                        response_parameters={
+                            f"method.response.header.{name}": value for name, value in headers.items()
+                        },
                     )
                 ],
             ),
-            method_responses=[apigw.MethodResponse(status_code="405", response_parameters={origin_header: True})],
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code="405",
+                    response_parameters={f"method.response.header.{name}": True for name in headers},
+                )
+            ],
             authorization_type=apigw.AuthorizationType.NONE,
         )

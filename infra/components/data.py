@@ -1,19 +1,39 @@
-"""The DynamoDB table, built from the plain description in ``skills_ideas.schema``."""
+"""The DynamoDB table, built from the plain description in ``skills_ideas.schema``.
+
+Generic over ``schema.INDEXES``: any number of GSIs (the table has no LSI), each with the projection the
+schema gives it (``projection``: "ALL" by default, "KEYS_ONLY", or the non-key attributes
+to include), so the data model changes without touching this file.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from typing import Any
+
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.components.lifecycle import removal_policy
 from infra.config import Capacity, StageConfig
 from skills_ideas import schema
 
 _STRING = dynamodb.AttributeType.STRING
 
 
-def _attribute(name: str | None) -> dynamodb.Attribute | None:
-    return dynamodb.Attribute(name=name, type=_STRING) if name else None
+def _attribute(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=_STRING)
+
+
+def _sort_key(index: schema.Index) -> dict[str, Any]:
+    return {"sort_key": _attribute(index.sort_key)} if index.sort_key else {}
+
+
+def projection(index: schema.Index) -> dict[str, Any]:
+    """The index's projection: ``projection`` "ALL" (default) or "KEYS_ONLY", or a sequence of
+    non-key attribute names (INCLUDE)."""
+    projected = getattr(index, "projection", "ALL")
+    if isinstance(projected, str):
+        return {"projection_type": dynamodb.ProjectionType[projected.upper()]}
+    return {"projection_type": dynamodb.ProjectionType.INCLUDE, "non_key_attributes": list(projected)}
 
 
 def _capacity(capacity: Capacity, target: int) -> tuple[dynamodb.Capacity, dynamodb.Capacity]:
@@ -37,19 +57,20 @@ class DataStore(Construct):
 
         if settings.on_demand:
             billing = dynamodb.Billing.on_demand()
-            index_capacity: dict = {}
+            index_capacity: dict[str, Any] = {}
         else:
             read, write = _capacity(settings.table_capacity, target)
             billing = dynamodb.Billing.provisioned(read_capacity=read, write_capacity=write)
             index_read, index_write = _capacity(settings.index_capacity, target)
             index_capacity = {"read_capacity": index_read, "write_capacity": index_write}
 
+        # No fixed name (see infra/components/lifecycle.py): functions and operator commands
+        # get it from the environment and the stack outputs.
         self.table = dynamodb.TableV2(
             self,
             # Layout 2 of the keys (docs/data-model.md): a new resource, since the LSIs of layout 1
             # cannot be removed in place; an older stack keeps its retained table for upgrade-data.
             "TableLayout2",
-            table_name=config.table_name,
             partition_key=_attribute(schema.PARTITION_KEY),
             sort_key=_attribute(schema.SORT_KEY),
             billing=billing,
@@ -57,8 +78,8 @@ class DataStore(Construct):
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=index.name,
                     partition_key=_attribute(index.partition_key),
-                    sort_key=_attribute(index.sort_key),
-                    projection_type=dynamodb.ProjectionType(index.projection),
+                    **_sort_key(index),
+                    **projection(index),
                     **index_capacity,
                 )
                 for index in schema.INDEXES
@@ -73,5 +94,5 @@ class DataStore(Construct):
             contributor_insights_specification=dynamodb.ContributorInsightsSpecification(
                 enabled=settings.contributor_insights
             ),
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(config),
         )

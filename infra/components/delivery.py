@@ -10,24 +10,35 @@ CloudFront behaviours:
   (from the manifest). A viewer-request function drops Authorization from GET/HEAD before the
   cache lookup, so nothing tied to a token is ever cached, while the admin writes on the same
   paths (never cached) still reach the API with their token;
+- ``/api/ideas*`` -> the API, cached as long as the API's own ``Cache-Control`` says (5 s for
+  the public idea reads, nothing for errors), keyed on the listing's query strings; GET/HEAD lose
+  Authorization as above;
 - everything else (``/``, ``/api/*``) -> the API, not cached (TTL 0), Authorization forwarded.
+
+Every request CloudFront forwards to the API carries the origin-verify token
+(``secrets.OriginVerifySecret``): the API stage's web ACL blocks requests without it, so the
+edge web ACL (``waf.EdgeWebAcl``) cannot be bypassed through the execute-api URL.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnResource, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.components.waf import WebAcl
+from infra.components.lifecycle import log_retention, removal_policy
+from infra.components.secrets import ORIGIN_VERIFY_HEADER, OriginVerifySecret
+from infra.components.waf import EdgeWebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge, managed_policy
 from skills_ideas import catalogue_edits, routes
@@ -44,9 +55,14 @@ DROP_AUTHORIZATION_ON_READS = """function handler(event) {
 }"""
 
 
-def cached_query_strings() -> list[str]:
-    """Query strings of the public GET routes under the cached paths, from the manifest."""
-    prefixes = tuple(path.rstrip("*") for path in CACHED_API_PATHS)
+#: The public idea reads (feed pages, one idea): cached for the few seconds the API's own
+#: Cache-Control allows (ideas.PUBLIC_CACHE_CONTROL), which is most of the cost target's way.
+CACHED_IDEA_PATHS = ("/api/ideas*",)
+
+
+def cached_query_strings(paths: tuple[str, ...] = CACHED_API_PATHS) -> list[str]:
+    """Query strings of the public GET routes under ``paths``, from the manifest."""
+    prefixes = tuple(path.rstrip("*") for path in paths)
     names = {
         name
         for route in routes.ROUTES
@@ -61,14 +77,18 @@ def catalogue_path(config: StageConfig) -> str:
     return f"/{config.catalogue_key.rsplit('/', 1)[0]}/*"
 
 
-def _bucket_defaults(config: StageConfig) -> dict:
-    return {
-        "encryption": s3.BucketEncryption.S3_MANAGED,
-        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-        "enforce_ssl": True,
-        "removal_policy": RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-        "auto_delete_objects": not config.retain_data,
-    }
+def _bucket(scope: Construct, construct_id: str, config: StageConfig, **props: Any) -> s3.Bucket:
+    """A private, encrypted, TLS-only bucket that lives as long as the stage's data."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        removal_policy=removal_policy(config),
+        auto_delete_objects=not config.retain_data,
+        **props,
+    )
 
 
 class CatalogueBucket(Construct):
@@ -77,24 +97,50 @@ class CatalogueBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, default_catalogue: Path) -> None:
         super().__init__(scope, construct_id)
-        self.logs_bucket = s3.Bucket(
+        self.logs_bucket = _bucket(
             self,
             "AccessLogs",
+            config,
             # CloudFront standard logging writes with ACLs.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(config.log_retention_days))],
-            **_bucket_defaults(config),
         )
         acknowledge(self.logs_bucket, {"S1": "This is the access-log bucket itself; logging it would recurse."})
-        self.bucket = s3.Bucket(
+        self.bucket = _bucket(
             self,
             "Catalogue",
+            config,
             versioned=True,
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix="s3/catalogue/",
-            **_bucket_defaults(config),
         )
         self.seed = CatalogueSeed(self, "Seed", config=config, bucket=self.bucket, source=default_catalogue)
+        if not config.retain_data:
+            self._keep_cleanup_logs_in_the_stack(config)
+
+    #: CDK's stack-level provider that empties auto-deleted buckets.
+    AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+
+    def _keep_cleanup_logs_in_the_stack(self, config: StageConfig) -> None:
+        """CDK's provider that empties the buckets when the stack is deleted would have Lambda
+        create its log group at that very moment, outside the stack, and leave it behind. The
+        group is created here instead, and deleted only after the buckets were emptied."""
+        provider = Stack.of(self).node.try_find_child(self.AUTO_DELETE_PROVIDER)
+        handler = provider.node.try_find_child("Handler") if provider is not None else None
+        if not isinstance(handler, CfnResource):
+            raise RuntimeError(f"{self.AUTO_DELETE_PROVIDER}/Handler not found: did CDK rename it?")
+        group = logs.LogGroup(
+            self,
+            "BucketCleanupLogs",
+            log_group_name=Fn.join("", ["/aws/lambda/", handler.ref]),
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        for bucket in (self.logs_bucket, self.bucket):
+            cleanup = bucket.node.try_find_child("AutoDeleteObjectsCustomResource")
+            if cleanup is None:
+                raise RuntimeError(f"{bucket.node.path} has no AutoDeleteObjectsCustomResource: did CDK rename it?")
+            cleanup.node.add_dependency(group)
 
 
 class CatalogueSeed(Construct):
@@ -157,6 +203,13 @@ class CatalogueSeed(Construct):
             # The Lambda runtime's bundled SDK knows IfNoneMatch; no npm install at deploy time.
             install_latest_aws_sdk=False,
             timeout=Duration.minutes(2),
+            # The provider's own log group, in the stack: it goes with a disposable stage.
+            log_group=logs.LogGroup(
+                self,
+                "Logs",
+                retention=log_retention(config.log_retention_days),
+                removal_policy=removal_policy(config),
+            ),
         )
         # The provider is a stack-level singleton that CDK creates for AwsCustomResource.
         provider = Stack.of(self).node.try_find_child(
@@ -182,6 +235,7 @@ class Distribution(Construct):
         config: StageConfig,
         catalogue: CatalogueBucket,
         rest_api: apigw.RestApi,
+        origin_verify: OriginVerifySecret,
     ) -> None:
         super().__init__(scope, construct_id)
         # The origin is built from the API id alone (not rest_api.url): a function that may
@@ -191,6 +245,7 @@ class Distribution(Construct):
             f"{rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}",
             origin_path=f"/{config.stage}",
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.header_value},
         )
         security_headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -247,6 +302,22 @@ class Distribution(Construct):
             default_ttl=Duration.seconds(0),
             max_ttl=Duration.seconds(1),
         )
+        idea_query_strings = cached_query_strings(CACHED_IDEA_PATHS)
+        # Default TTL 0: only what the API marks public is kept, for as long as it says (max-age=5).
+        ideas_cache = cloudfront.CachePolicy(
+            self,
+            "IdeasCache",
+            cache_policy_name=f"{config.prefix}-public-ideas",
+            comment="Public idea reads, for as long as the API's Cache-Control allows; GET/HEAD carry no Authorization",
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*idea_query_strings),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list(AUTHORIZATION),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.seconds(30),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
         catalogue_cache = cloudfront.CachePolicy(
             self,
             "CatalogueCache",
@@ -258,7 +329,7 @@ class Distribution(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        api_behaviour = {
+        api_behaviour: dict[str, Any] = {
             "origin": api_origin,
             "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
@@ -268,30 +339,33 @@ class Distribution(Construct):
         drop_authorization = cloudfront.Function(
             self,
             "DropAuthorizationOnReads",
-            comment="Public skill reads are cached: they must not carry a token",
+            comment="Public skill and idea reads are cached: they must not carry a token",
             code=cloudfront.FunctionCode.from_inline(DROP_AUTHORIZATION_ON_READS),
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
-        self.web_acl = WebAcl(self, "Waf", config=config, scope_name="CLOUDFRONT")
+
+        def cached_read(policy: cloudfront.CachePolicy) -> cloudfront.BehaviorOptions:
+            """A behaviour whose GET/HEAD are cached by ``policy`` and reach the API without a token."""
+            return cloudfront.BehaviorOptions(
+                cache_policy=policy,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=drop_authorization, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    )
+                ],
+                **api_behaviour,
+            )
+
+        self.web_acl = EdgeWebAcl(self, "Waf", config=config)
         self.distribution = cloudfront.Distribution(
             self,
             "Cdn",
             comment=f"{config.prefix}: API and skills catalogue",
             default_behavior=cloudfront.BehaviorOptions(cache_policy=api_passthrough, **api_behaviour),
             additional_behaviors={
-                **{
-                    path: cloudfront.BehaviorOptions(
-                        cache_policy=skills_cache,
-                        cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                        function_associations=[
-                            cloudfront.FunctionAssociation(
-                                function=drop_authorization, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
-                            )
-                        ],
-                        **api_behaviour,
-                    )
-                    for path in CACHED_API_PATHS
-                },
+                **{path: cached_read(skills_cache) for path in CACHED_API_PATHS},
+                **{path: cached_read(ideas_cache) for path in CACHED_IDEA_PATHS},
                 catalogue_path(config): cloudfront.BehaviorOptions(
                     origin=origins.S3BucketOrigin.with_origin_access_control(catalogue.bucket),
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

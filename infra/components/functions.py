@@ -3,12 +3,17 @@
 Every function: Python 3.12 on ARM64, the shared-code and dependencies layers, its own log
 group with retention, JSON logs, active X-Ray tracing, a published version behind a ``live``
 alias that CodeDeploy shifts traffic to (canary in prod, all at once in dev) and rolls back
-when the alias reports errors. Functions marked latency critical in the stage config keep
-provisioned concurrency, scaled by Application Auto Scaling on utilization.
+when the alias fails a share of its invocations. A change to either layer publishes a new
+version of every function (cdk.json: ``@aws-cdk/aws-lambda:recognizeLayerVersion``), so a
+deploy of layer-only changes reaches the ``live`` aliases through CodeDeploy like any other.
+Functions marked latency critical in the stage config keep a fixed provisioned concurrency
+on their alias (see ``FunctionSettings.provisioned`` for why it is not autoscaled).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components import permissions
+from infra.components.lifecycle import log_retention, removal_policy
 from infra.config import METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 from skills_ideas import routes
 
@@ -28,8 +34,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "app.lambda_handler"
 ALIAS_NAME = "live"
-#: Provisioned concurrency utilization Application Auto Scaling keeps each scaled alias at.
-PROVISIONED_UTILIZATION_TARGET = 0.7
+#: The S3 model file of botocore, where PutObject's parameters are listed.
+S3_MODEL = Path("botocore", "data", "s3", "2006-03-01", "service-2.json.gz")
 
 PLACEHOLDER_HANDLER = '''"""Placeholder generated at synth time: functions/{name}/app.py did not exist yet."""
 
@@ -45,6 +51,18 @@ def function_uses() -> dict[str, tuple[str, ...]]:
     for route in routes.ROUTES:
         uses.setdefault(route.function, set()).update(route.uses)
     return {name: tuple(sorted(u)) for name, u in uses.items()}
+
+
+def layer_ships_conditional_put(dependencies_layer_dir: Path) -> bool:
+    """Whether the dependencies layer ships a botocore whose S3 PutObject takes ``IfMatch``
+    (the compare-and-swap of the admin catalogue writes). Without it the functions use the
+    Lambda runtime's own boto3, which may predate S3's If-Match writes."""
+    model = dependencies_layer_dir / "python" / S3_MODEL
+    if not model.is_file():
+        return False
+    with gzip.open(model, "rt", encoding="utf-8") as opened:
+        shapes = json.load(opened).get("shapes", {})
+    return "IfMatch" in shapes.get("PutObjectRequest", {}).get("members", {})
 
 
 def _descriptions() -> dict[str, str]:
@@ -83,7 +101,16 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._paths = paths
-        removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        removal = removal_policy(config)
+        if any("catalogue:write" in uses for uses in function_uses().values()) and not layer_ships_conditional_put(
+            paths.dependencies_layer_dir
+        ):
+            Annotations.of(self).add_warning_v2(
+                "skills-ideas:runtime-boto3-for-if-match",
+                "the dependencies layer ships no botocore: admin catalogue writes rely on the Lambda "
+                "runtime's boto3 accepting S3 PutObject IfMatch (docs/operations.md, 'What the "
+                "dependencies layer must ship')",
+            )
 
         self.layers = [
             lambda_.LayerVersion(
@@ -155,10 +182,11 @@ class Functions(Construct):
         construct_id = "".join(part.capitalize() for part in name.split("_"))
         function_name = f"{config.prefix}-{name}"
 
+        # No fixed name (see infra/components/lifecycle.py): the function's configuration
+        # points at it, and the Lambda console's "View logs" opens it.
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
             retention=log_retention(config.log_retention_days),
             removal_policy=removal,
         )
@@ -208,26 +236,9 @@ class Functions(Construct):
             f"{construct_id}Live",
             alias_name=ALIAS_NAME,
             version=function.current_version,
-            provisioned_concurrent_executions=settings.provisioned_min,
+            provisioned_concurrent_executions=settings.provisioned,
         )
-        if settings.provisioned_min:
-            scaling = alias.add_auto_scaling(
-                min_capacity=settings.provisioned_min,
-                max_capacity=settings.provisioned_max or settings.provisioned_min,
-            )
-            scaling.scale_on_utilization(utilization_target=PROVISIONED_UTILIZATION_TARGET)
-
-        rollback_alarm = cloudwatch.Alarm(
-            self,
-            f"{construct_id}DeployErrors",
-            alarm_name=f"{function_name}-deploy-errors",
-            alarm_description=f"Errors of {function_name}:{ALIAS_NAME}; rolls a CodeDeploy shift back",
-            metric=alias.metric_errors(period=Duration.minutes(1), statistic="Sum"),
-            threshold=config.alarms.deploy_rollback_errors,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        rollback_alarm = self._rollback_alarm(construct_id, function_name, alias)
         codedeploy.LambdaDeploymentGroup(
             self,
             f"{construct_id}Deployment",
@@ -242,19 +253,29 @@ class Functions(Construct):
         )
         return DeployedFunction(function=function, alias=alias, role=role)
 
-
-_RETENTION = {
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    90: logs.RetentionDays.THREE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-}
-
-
-def log_retention(days: int) -> logs.RetentionDays:
-    try:
-        return _RETENTION[days]
-    except KeyError:
-        raise ValueError(f"log retention must be one of {sorted(_RETENTION)} days, got {days}") from None
+    def _rollback_alarm(self, construct_id: str, function_name: str, alias: lambda_.Alias) -> cloudwatch.Alarm:
+        """In alarm when the alias fails a share of its invocations, with a minimum number of
+        errors, in most of the last few minutes: a real regression, not one cold-start timeout."""
+        thresholds = self._config.alarms
+        minute = Duration.minutes(1)
+        error_rate = cloudwatch.MathExpression(
+            expression=f"IF(errors >= {thresholds.deploy_rollback_min_errors}, 100 * errors / invocations, 0)",
+            using_metrics={
+                "errors": alias.metric_errors(period=minute, statistic="Sum"),
+                "invocations": alias.metric_invocations(period=minute, statistic="Sum"),
+            },
+            label=f"{function_name}:{ALIAS_NAME} error rate (%)",
+            period=minute,
+        )
+        return cloudwatch.Alarm(
+            self,
+            f"{construct_id}DeployErrors",
+            alarm_name=f"{function_name}-deploy-errors",
+            alarm_description=f"Error rate of {function_name}:{ALIAS_NAME}; rolls a CodeDeploy shift back",
+            metric=error_rate,
+            threshold=thresholds.deploy_rollback_error_rate_percent,
+            evaluation_periods=thresholds.deploy_rollback_periods,
+            datapoints_to_alarm=thresholds.deploy_rollback_datapoints,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

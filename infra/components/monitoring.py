@@ -6,11 +6,18 @@ throttles; DynamoDB read/write throttles and system errors; CloudFront 5xx rate;
 served stale because S3 failed (CatalogueStaleServed) and admin catalogue writes that gave up
 (CatalogueWriteGaveUp). The per-alias error alarms that roll CodeDeploy back live with the
 functions.
+
+Application metrics carry the dimension ``stage`` next to ``service`` (skills_ideas.observability
+sets it from STAGE), so each stage's dashboard and alarms count only that stage. The topic's
+policy allows CloudWatch to publish: the TLS-only policy CDK writes for ``enforce_ssl`` replaces
+SNS's default policy, and a policy with only a Deny would silence every alarm.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import Any
+
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -35,18 +42,20 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from infra.components.functions import DeployedFunction
+from infra.components.lifecycle import removal_policy
 from infra.config import BUSINESS_EVENTS, CATALOGUE_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
 
 CRITICAL = "Critical"
 RUNBOOK = "docs/runbook.md"
 
 
-def business_metric(name: str) -> cloudwatch.Metric:
-    """One Powertools count: namespace SkillsIdeas, dimension service=skills-ideas, per 5 minutes."""
+def business_metric(name: str, stage: str) -> cloudwatch.Metric:
+    """One Powertools count of one stage: namespace SkillsIdeas, dimensions service and stage,
+    per 5 minutes."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": SERVICE_NAME},
+        dimensions_map={"service": SERVICE_NAME, "stage": stage},
         statistic="Sum",
         period=Duration.minutes(5),
         label=name,
@@ -55,11 +64,14 @@ def business_metric(name: str) -> cloudwatch.Metric:
 
 def _count_above(threshold: int, *, datapoints: int | None = None) -> CustomThreshold:
     """More than ``threshold`` in a period; no data (nothing emitted) is not a breach."""
+    periods: dict[str, Any] = (
+        {"datapoints_to_alarm": datapoints, "evaluation_periods": datapoints} if datapoints else {}
+    )
     return CustomThreshold(
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         threshold=threshold,
         treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-        **({"datapoints_to_alarm": datapoints, "evaluation_periods": datapoints} if datapoints else {}),
+        **periods,
     )
 
 
@@ -78,7 +90,14 @@ class Monitoring(Construct):
         super().__init__(scope, construct_id)
         thresholds = config.alarms
 
-        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description=f"{config.prefix} alarm topic")
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description=f"{config.prefix} alarm topic",
+            # kms.Key keeps itself by default: a disposable stage would leave it behind.
+            removal_policy=removal_policy(config),
+        )
         # CloudWatch publishes alarm notifications to the encrypted topic.
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -89,6 +108,21 @@ class Monitoring(Construct):
         )
         self.topic = sns.Topic(
             self, "AlarmTopic", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                # Only this account's alarms (no confused deputy).
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    },
+                },
+            )
         )
         for email in config.alarm_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
@@ -161,16 +195,18 @@ class Monitoring(Construct):
             metric_groups=[
                 CustomMetricGroup(
                     title="Business events (per 5 minutes)",
-                    metrics=[business_metric(name) for name in BUSINESS_EVENTS],
+                    metrics=[business_metric(name, config.stage) for name in BUSINESS_EVENTS],
                 ),
                 CustomMetricGroup(
                     title="Skills catalogue: stale reads, write conflicts, failed writes and invalidations",
                     metrics=[
                         CustomMetricWithAlarm(
-                            metric=business_metric(name), alarm_friendly_name=name, add_alarm={CRITICAL: alarmed[name]}
+                            metric=business_metric(name, config.stage),
+                            alarm_friendly_name=name,
+                            add_alarm={CRITICAL: alarmed[name]},
                         )
                         if name in alarmed
-                        else business_metric(name)
+                        else business_metric(name, config.stage)
                         for name in CATALOGUE_METRICS
                     ],
                 ),
@@ -178,9 +214,11 @@ class Monitoring(Construct):
                     title="Cold starts (Powertools ColdStart metric)",
                     metrics=[
                         cloudwatch.MathExpression(
+                            # Powertools' ColdStart has only function_name and service: this
+                            # stage's functions are the ones named after its prefix.
                             expression=(
                                 f"SEARCH('{{{METRICS_NAMESPACE},function_name,service}} "
-                                "MetricName=\"ColdStart\"', 'Sum', 300)"
+                                f'MetricName="ColdStart" function_name="{config.prefix}"\', \'Sum\', 300)'
                             ),
                             label="Cold starts",
                             period=Duration.minutes(5),

@@ -37,9 +37,16 @@ TABLE_WRITE_ACTIONS = (
 
 
 @dataclass(frozen=True)
-class Grant:
+class Access:
+    """One IAM statement: these actions on these resources."""
+
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grant:
+    access: tuple[Access, ...]
     environment: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -63,24 +70,31 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
         "CATALOGUE_KEY": config.catalogue_key,
     }
     return {
-        "table:read": Grant(TABLE_READ_ACTIONS, table_arns, table_env),
-        "table:write": Grant(TABLE_WRITE_ACTIONS, table_arns, table_env),
-        # GetObject also covers HEAD and the If-None-Match revalidation of the cached copy.
-        "catalogue:read": Grant(("s3:GetObject",), catalogue_arn, catalogue_env),
-        "catalogue:write": Grant(("s3:PutObject",), catalogue_arn, catalogue_env),
+        "table:read": Grant((Access(TABLE_READ_ACTIONS, table_arns),), table_env),
+        "table:write": Grant((Access(TABLE_WRITE_ACTIONS, table_arns),), table_env),
+        "catalogue:read": Grant(
+            (
+                # GetObject also covers HEAD and the If-None-Match revalidation of the cached copy.
+                Access(("s3:GetObject",), catalogue_arn),
+                # Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of
+                # 404 NoSuchKey: the code could not tell "not there yet" from "not allowed".
+                Access(("s3:ListBucket",), (targets.catalogue_bucket.bucket_arn,)),
+            ),
+            catalogue_env,
+        ),
+        "catalogue:write": Grant((Access(("s3:PutObject",), catalogue_arn),), catalogue_env),
         "secret:read": Grant(
-            ("secretsmanager:GetSecretValue",),
-            (targets.jwt_secret.secret_arn,),
+            (Access(("secretsmanager:GetSecretValue",), (targets.jwt_secret.secret_arn,)),),
             {
                 "JWT_SECRET_NAME": targets.jwt_secret.secret_arn,
                 "JWT_ISSUER": config.jwt_issuer,
                 "JWT_AUDIENCE": config.jwt_audience,
             },
         ),
-        "cursor:sign": Grant((), (), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
+        # An environment value only, resolved at deploy time: no API call (infra/components/secrets.py).
+        "cursor:sign": Grant((), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
         "cdn:invalidate": Grant(
-            ("cloudfront:CreateInvalidation",),
-            (targets.distribution.distribution_arn,),
+            (Access(("cloudfront:CreateInvalidation",), (targets.distribution.distribution_arn,)),),
             {"CDN_DISTRIBUTION_ID": targets.distribution.distribution_id},
         ),
     }
@@ -93,9 +107,9 @@ def apply(role: iam.IRole, uses: Iterable[str], available: Mapping[str, Grant]) 
         grant = available.get(use)
         if grant is None:
             raise ValueError(f"unknown use {use!r} in the route manifest; known: {sorted(available)}")
-        if grant.actions:
+        for access in grant.access:
             role.add_to_principal_policy(
-                iam.PolicyStatement(actions=list(grant.actions), resources=list(grant.resources))
+                iam.PolicyStatement(actions=list(access.actions), resources=list(access.resources))
             )
         environment.update(grant.environment)
     return environment

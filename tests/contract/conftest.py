@@ -1,6 +1,9 @@
 """HTTP contract tests: the local API Gateway on a free port, in a thread, in front of the
 real handlers, with DynamoDB Local (AWS's engine) and S3 (moto) behind it. Requests go over
-real HTTP, through the REQUEST authorizer for protected routes, exactly as a client sends them."""
+real HTTP, through the REQUEST authorizer for protected routes, exactly as a client sends them.
+
+With ``E2E_BASE_URL`` set (``make e2e``), the same tests run against a deployed stage instead
+(tests/e2e/mode.py); tests marked ``local_only`` are left out there."""
 
 from __future__ import annotations
 
@@ -16,7 +19,16 @@ import pytest
 
 from skills_ideas_tools.gateway import running_gateway
 from skills_ideas_tools.local_env import LocalServices, local_stack
+from tests.e2e import mode
 from tests.support import isolated_handler, reset_warm_state
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    mode.register_markers(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode.deselect_for_mode(config, items)
 
 
 @dataclass
@@ -32,15 +44,23 @@ class Reply:
 
 @dataclass
 class Api:
-    """A client of the running local API."""
+    """A client of the running API: the local one (with its services) or a deployed stage."""
 
     host: str
     port: int
-    services: LocalServices
+    services: LocalServices | None
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @classmethod
+    def at(cls, base_url: str) -> Api:
+        parsed = urllib.parse.urlsplit(base_url)
+        assert parsed.hostname and not parsed.path.strip("/"), f"a base URL without a path, not {base_url!r}"
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        return cls(parsed.hostname, port, None, parsed.scheme)
 
     def request(
         self,
@@ -59,7 +79,8 @@ class Api:
             all_headers["Authorization"] = f"Bearer {token}"
         all_headers.update(headers or {})
         target = path + ("?" + urllib.parse.urlencode(query) if query else "")
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection_class = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
+        connection = connection_class(self.host, self.port, timeout=30)
         try:
             connection.request(method, target, body=data, headers=all_headers)
             response = connection.getresponse()
@@ -90,7 +111,12 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture(scope="package")
 def api(tmp_path_factory) -> Iterator[Api]:
-    """The API over HTTP for the whole contract package (DynamoDB Local; fails without Java)."""
+    """The API over HTTP for the whole contract package (DynamoDB Local; fails without Java),
+    or the deployed stage at E2E_BASE_URL."""
+    deployed = mode.deployed_url()
+    if deployed:
+        yield Api.at(deployed)
+        return
     reset_warm_state()
     try:
         with (

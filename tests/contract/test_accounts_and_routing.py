@@ -118,6 +118,7 @@ def test_register_with_a_body_that_is_not_a_json_object_is_400(api, raw):
     assert reply.body["success"] is False
 
 
+@pytest.mark.local_only  # reads the table / signs with the local key
 def test_concurrent_registrations_of_one_name_over_http_create_exactly_one_user(api):
     # Given ten clients about to register one name in different letter cases
     name = unique("racer")
@@ -187,6 +188,7 @@ def test_a_protected_route_without_a_token_is_401_no_token(api):
         assert (reply.status, reply.body) == (401, NO_TOKEN), (method, path)
 
 
+@pytest.mark.local_only  # reads the table / signs with the local key
 def test_a_bad_expired_or_tampered_token_is_401_token_is_not_valid(api):
     # Given a genuine token, and variants of it
     _, token = api.new_user("tok")
@@ -207,6 +209,7 @@ def test_a_bad_expired_or_tampered_token_is_401_token_is_not_valid(api):
     assert api.request("GET", "/api/me", token=token).status == 200
 
 
+@pytest.mark.local_only  # reads the table / signs with the local key
 def test_a_valid_token_for_a_deleted_or_unknown_user_cannot_see_a_profile(api):
     reply = api.request("GET", "/api/me", token=forged(api, sub="u-nobody"))
     assert reply.status == 404 and reply.body["success"] is False

@@ -1,8 +1,10 @@
 """Synthesize each stage once per test session; every infrastructure test reads that result.
 
 CDK synth is slow (seconds per stage), so the app is built once per stage, with cdk-nag on,
-into a temporary cloud assembly; tests read the template JSON through ``aws_cdk.assertions``
-and the plain dict.
+cdk.json's feature flags (as the CLI passes them) and the example deployment settings, into a
+temporary cloud assembly; tests read the template JSON through ``aws_cdk.assertions`` and the
+plain dict. A few tests compare the stage with a variant of it (a changed layer, a changed
+authorizer): ``variant`` synthesizes each variant once too.
 """
 
 from __future__ import annotations
@@ -24,36 +26,63 @@ for _name, _value in {
 os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
 
 import json  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from infra.config import stage_config  # noqa: E402
-from infra.stack import build_app  # noqa: E402
+from infra.config import StageConfig, deployment_config, example_settings  # noqa: E402
+from infra.stack import build_app, cdk_json_context  # noqa: E402
 from tests.infra.helpers import Synthesized  # noqa: E402
 
 STAGES = ("dev", "prod")
 
 
-def _synthesize(stage: str, outdir: Path) -> Synthesized:
-    app = App(outdir=str(outdir), context={"stage": stage})
-    _, stack = build_app(app=app)
+def _synthesize(
+    stage: str, outdir: Path, *, context: dict[str, Any] | None = None, config: StageConfig | None = None
+) -> Synthesized:
+    # The example settings of the stage (prod's), as `make synth` gives them.
+    examples = example_settings(stage)
+    app = App(outdir=str(outdir), context={**cdk_json_context(), **examples, "stage": stage, **(context or {})})
+    _, stack = build_app(app=app, config=config)
     assembly = app.synth()  # runs cdk-nag: an unacknowledged finding raises here
     template_path = Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path)
     data = json.loads(template_path.read_text())
-    return Synthesized(stage_config(stage), outdir, Template.from_json(data), data)
+    assert stack.account_stack is not None
+    account = json.loads(
+        Path(assembly.get_stack_artifact(stack.account_stack.artifact_id).template_full_path).read_text()
+    )
+    return Synthesized(config or deployment_config(stage, examples), outdir, Template.from_json(data), data, account)
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory):
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
     cache: dict[str, Synthesized] = {}
 
     def get(stage: str) -> Synthesized:
         if stage not in cache:
             cache[stage] = _synthesize(stage, tmp_path_factory.mktemp(f"cdk-{stage}"))
         return cache[stage]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized]:
+    """``variant(name, stage, context=..., config=...)``: the stage synthesized with other
+    sources (CDK context such as ``common_layer_dir``) or another configuration, once per name."""
+    cache: dict[str, Synthesized] = {}
+
+    def get(
+        name: str, stage: str, *, context: dict[str, Any] | None = None, config: StageConfig | None = None
+    ) -> Synthesized:
+        if name not in cache:
+            outdir = tmp_path_factory.mktemp(f"cdk-{stage}-{name}")
+            cache[name] = _synthesize(stage, outdir, context=context, config=config)
+        return cache[name]
 
     return get
 

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from infra.config import StageConfig
+from skills_ideas_tools.preflight import ref as ref  # one reading of Ref/GetAtt for tools and tests
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Synthesized:
     assembly_dir: Path
     template: Template
     json: dict[str, Any]
+    #: The account settings stack synthesized with it.
+    account: dict[str, Any]
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -27,16 +30,6 @@ class Synthesized:
 
     def props(self, logical_id: str) -> dict[str, Any]:
         return self.resources[logical_id].get("Properties", {})
-
-
-def ref(value: Any) -> str | None:
-    """The logical id a ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, attr]}`` points at."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::GetAtt" in value:
-            return value["Fn::GetAtt"][0]
-    return None
 
 
 def refs_in(value: Any) -> set[str]:

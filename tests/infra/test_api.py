@@ -1,11 +1,14 @@
-"""The REST API is the route manifest: nothing more, nothing less, guarded where it says."""
+"""The REST API is the route manifest: nothing more, nothing less, guarded where it says; every
+answer API Gateway writes itself is the JSON envelope."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+from infra.components.api import allowed_methods
 from skills_ideas import routes
-from tests.infra.helpers import function_of_alias, methods, refs_in
+from tests.infra.helpers import function_of_alias, methods, ref, refs_in
 
 
 def _routed(stack):
@@ -51,13 +54,19 @@ def test_authorizer_guards_exactly_the_protected_routes(stack):
 def test_a_known_path_with_another_method_answers_405_in_the_legacy_envelope(stack):
     mocks = {path: props for method, path, props in methods(stack) if method == "ANY"}
     assert set(mocks) == set(routes.paths())
-    for props in mocks.values():
+    for path, props in mocks.items():
         integration = props["Integration"]
         assert integration["Type"] == "MOCK"
         (response,) = integration["IntegrationResponses"]
         assert response["StatusCode"] == "405"
         body = json.loads(response["ResponseTemplates"]["application/json"])
         assert body == {"success": False, "message": "Method not allowed"}
+        headers = response["ResponseParameters"]
+        # As the local gateway answers (and the contract suite checks): what the path does allow.
+        allow = headers["method.response.header.Allow"].strip("'").split(", ")
+        assert allow == allowed_methods(path) and "OPTIONS" in allow, path
+        assert {r.method for r in routes.ROUTES if r.path == path} <= set(allow), path
+        assert headers["method.response.header.X-Content-Type-Options"] == "'nosniff'"
 
 
 def _gateway_responses(stack):
@@ -73,6 +82,8 @@ def test_gateway_responses_keep_the_legacy_messages_and_statuses(stack):
         "MISSING_AUTHENTICATION_TOKEN": ("404", "Route not found"),
         "UNAUTHORIZED": ("401", "No token, authorization denied"),
         "THROTTLED": ("429", "Too many requests, please try again later"),
+        "WAF_FILTERED": ("403", "Forbidden"),
+        "REQUEST_TOO_LARGE": ("413", "Request body too large"),
     }
     for response_type, (status, message) in fixed.items():
         props = responses[response_type]
@@ -86,6 +97,29 @@ def test_gateway_responses_keep_the_legacy_messages_and_statuses(stack):
     assert denied["ResponseTemplates"]["application/json"] == (
         '{"success": false, "message": "$context.authorizer.message"}'
     )
+
+
+def test_every_answer_api_gateway_writes_itself_is_the_json_envelope(stack):
+    # The catch-alls cover every response type not listed (bad request body, authorizer
+    # failure, integration failure, expired token, ...): nothing falls back to API Gateway's
+    # own {"message": ...} body.
+    responses = _gateway_responses(stack)
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for response_type, props in responses.items():
+        (template,) = props["ResponseTemplates"].items()
+        assert template[0] == "application/json", response_type
+        # As API Gateway fills them in: messageString is a quoted JSON string, the authorizer's
+        # message a bare string inside the template's own quotes.
+        rendered = json.loads(
+            template[1]
+            .replace("$context.error.messageString", '"Missing required request parameters"')
+            .replace("$context.authorizer.message", "Token is not valid")
+        )
+        assert set(rendered) == {"success", "message"} and rendered["success"] is False, response_type
+        assert isinstance(rendered["message"], str) and rendered["message"], response_type
+        assert props["ResponseParameters"]["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'", (
+            response_type
+        )
 
 
 def test_gateway_responses_carry_the_cors_origin(stack):
@@ -105,28 +139,75 @@ def test_preflight_answers_from_the_configured_origin_on_every_route_path(stack)
         assert response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"] == (f"'{origin}'")
 
 
-def test_stage_throttles_with_tighter_limits_on_login_and_register(stack):
+def test_the_stage_throttle_is_a_ceiling_and_no_method_throttle_is_shared_by_every_client(stack):
+    # A method throttle on login or register would let one client use up everybody's logins:
+    # the per-client limits are the edge web ACL's (test_waf.py).
     (stage,) = stack.of_type("AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
     settings = {(s["HttpMethod"], s["ResourcePath"]): s for s in props["MethodSettings"]}
+    assert set(settings) == {("*", "/*")}
     default = settings[("*", "/*")]
     assert default["ThrottlingRateLimit"] == stack.config.stage_throttle.rate_limit
+    assert default["ThrottlingRateLimit"] * 300 > stack.config.client_limits.requests  # far above one client
     assert default["LoggingLevel"] == "ERROR"
-    for path in ("/~1api~1login", "/~1api~1register"):
-        tight = settings[("POST", path)]
-        assert tight["ThrottlingRateLimit"] == stack.config.auth_throttle.rate_limit
-        assert tight["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
-        assert tight["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
     assert props["TracingEnabled"] is True
     # Access logs are one JSON object per request.
     access_log = json.loads(props["AccessLogSetting"]["Format"])
     assert {"requestId", "status", "httpMethod", "resourcePath", "ip"} <= set(access_log)
 
 
-def test_usage_plan_applies_to_the_stage(stack):
-    (plan,) = stack.of_type("AWS::ApiGateway::UsagePlan").values()
-    props = plan["Properties"]
-    assert props["Throttle"]["RateLimit"] == stack.config.stage_throttle.rate_limit
-    assert props["Quota"] == {"Limit": stack.config.usage_plan_daily_quota, "Period": "DAY"}
-    (api_stage,) = props["ApiStages"]
-    assert api_stage["Stage"] == {"Ref": next(iter(stack.of_type("AWS::ApiGateway::Stage")))}
+def test_no_usage_plan_without_a_method_that_requires_an_api_key(stack):
+    # A usage plan throttles and counts only requests that present an API key; the legacy
+    # clients present none, so a plan would be configuration that does nothing.
+    keyed = [(m, p) for m, p, props in methods(stack) if props.get("ApiKeyRequired")]
+    assert not keyed
+    assert not stack.of_type("AWS::ApiGateway::UsagePlan")
+    assert not stack.of_type("AWS::ApiGateway::ApiKey")
+
+
+def test_the_stage_logs_into_groups_that_belong_to_the_stack(stack):
+    (stage_id, stage) = next(iter(stack.of_type("AWS::ApiGateway::Stage").items()))
+    groups = stack.of_type("AWS::Logs::LogGroup")
+    access = stage["Properties"]["AccessLogSetting"]["DestinationArn"]
+    assert refs_in(access) & set(groups)
+    # The execution log group API Gateway would create on its own (and leave behind).
+    (execution,) = [
+        lid
+        for lid, group in groups.items()
+        if "API-Gateway-Execution-Logs_" in json.dumps(group["Properties"].get("LogGroupName", ""))
+    ]
+    name = groups[execution]["Properties"]["LogGroupName"]
+    assert ref(name["Fn::Join"][1][1]) == next(iter(stack.of_type("AWS::ApiGateway::RestApi")))
+    assert name["Fn::Join"][1][2] == f"/{stack.config.stage}"
+    # created before the stage can write to it
+    assert execution in stage.get("DependsOn", []), stage_id
+
+
+def test_the_account_wide_logging_role_is_set_by_the_account_stack_only(stack):
+    # Two stage stacks setting the account's API Gateway role fight each other.
+    assert not stack.of_type("AWS::ApiGateway::Account")
+    accounts = [r for r in stack.account["Resources"].values() if r["Type"] == "AWS::ApiGateway::Account"]
+    (account,) = accounts
+    role = stack.account["Resources"][ref(account["Properties"]["CloudWatchRoleArn"])]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "apigateway.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+
+
+def test_an_authorizer_change_redeploys_the_api(dev, variant):
+    # Given the dev stage, and the same stage with another authorizer cache TTL
+    changed = variant(
+        "authorizer-ttl",
+        "dev",
+        config=replace(dev.config, authorizer_cache_ttl_seconds=dev.config.authorizer_cache_ttl_seconds + 1),
+    )
+    # Then the authorizer differs...
+    (before,) = dev.of_type("AWS::ApiGateway::Authorizer").values()
+    (after,) = changed.of_type("AWS::ApiGateway::Authorizer").values()
+    assert before["Properties"]["AuthorizerResultTtlInSeconds"] != after["Properties"]["AuthorizerResultTtlInSeconds"]
+    # ...and so does the deployment: a new one is created and the stage points at it, so the
+    # new TTL reaches the live stage (an unchanged deployment id would leave the old one live).
+    (before_deployment,) = dev.of_type("AWS::ApiGateway::Deployment")
+    (after_deployment,) = changed.of_type("AWS::ApiGateway::Deployment")
+    assert before_deployment != after_deployment
+    (stage,) = changed.of_type("AWS::ApiGateway::Stage").values()
+    assert ref(stage["Properties"]["DeploymentId"]) == after_deployment

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from infra import cfn_lint
-from skills_ideas import deployment
 from tests.infra.conftest import STAGES
 
 
@@ -23,15 +22,3 @@ def test_cfn_lint_finds_no_error_in_any_stage(synthesized):
     dirs = [synthesized(stage).assembly_dir for stage in STAGES]
     result = cfn_lint.run(dirs)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_outputs_name_the_api_cloudfront_table_and_bucket(stack):
-    # The operator commands (migrate, admin --stage) find the stage's resources by these names.
-    assert {
-        deployment.OUTPUT_API_URL,
-        deployment.OUTPUT_CLOUDFRONT_URL,
-        deployment.OUTPUT_TABLE,
-        deployment.OUTPUT_BUCKET,
-        deployment.OUTPUT_CATALOGUE_KEY,
-        deployment.OUTPUT_DISTRIBUTION,
-    } <= set(stack.json["Outputs"])

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from aws_cdk import aws_dynamodb as dynamodb
+
+from infra.components.data import projection
 from skills_ideas import schema
 
 
 def _table(stack):
     ((lid, table),) = stack.of_type("AWS::DynamoDB::GlobalTable").items()
     return lid, table
+
+
+def _projection(index) -> dict:
+    """The projection CloudFormation should get for a schema index (ALL unless it says otherwise)."""
+    projected = getattr(index, "projection", "ALL")
+    if isinstance(projected, str):
+        return {"ProjectionType": projected.upper()}
+    return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(projected)}
 
 
 def _key(index):
@@ -20,7 +33,8 @@ def _key(index):
 def test_keys_and_indexes_come_from_the_schema(stack):
     _, table = _table(stack)
     props = table["Properties"]
-    assert props["TableName"] == stack.config.table_name
+    # No fixed name: the functions and the operator commands get it from the stack.
+    assert "TableName" not in props
     assert props["KeySchema"] == [
         {"AttributeName": schema.PARTITION_KEY, "KeyType": "HASH"},
         {"AttributeName": schema.SORT_KEY, "KeyType": "RANGE"},
@@ -31,10 +45,23 @@ def test_keys_and_indexes_come_from_the_schema(stack):
     gsis = {g["IndexName"]: g for g in props["GlobalSecondaryIndexes"]}
     for index in schema.INDEXES:
         assert gsis[index.name]["KeySchema"] == _key(index), index.name
-        assert gsis[index.name]["Projection"] == {"ProjectionType": index.projection}, index.name
+        assert gsis[index.name]["Projection"] == _projection(index), index.name
     assert len(gsis) == len(schema.INDEXES)
     # no local secondary index: it would cap a user's partition at 10 GB and can never be removed
     assert "LocalSecondaryIndexes" not in props
+
+
+def test_index_projections_follow_the_schema_whatever_it_says():
+    # The data model may narrow projections: the stack must follow any of the three kinds.
+    def index(**projected):
+        return SimpleNamespace(name="X", kind="GSI", partition_key="pk", sort_key=None, **projected)
+
+    assert projection(index()) == {"projection_type": dynamodb.ProjectionType.ALL}
+    assert projection(index(projection="keys_only")) == {"projection_type": dynamodb.ProjectionType.KEYS_ONLY}
+    assert projection(index(projection=("title", "status"))) == {
+        "projection_type": dynamodb.ProjectionType.INCLUDE,
+        "non_key_attributes": ["title", "status"],
+    }
 
 
 def test_ttl_pitr_and_encryption(stack):
@@ -84,7 +111,8 @@ def test_prod_is_provisioned_with_read_and_write_autoscaling_on_table_and_every_
 
 def test_prod_is_retained_protected_and_has_contributor_insights(prod):
     _, table = _table(prod)
-    assert table["DeletionPolicy"] == "Retain"
+    # Kept when the stack is deleted, removed when the first create rolls back.
+    assert table["DeletionPolicy"] == "RetainExceptOnCreate"
     assert table["UpdateReplacePolicy"] == "Retain"
     (replica,) = table["Properties"]["Replicas"]
     assert replica["DeletionProtectionEnabled"] is True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
-from infra.components.functions import function_uses
+from infra import layer_build
+from infra.components.functions import S3_MODEL, function_uses, layer_ships_conditional_put
 from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from skills_ideas import routes
 from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
@@ -22,7 +24,7 @@ BASELINE = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments"
 EXPECTED_BY_USE = {
     "table:read": set(TABLE_READ_ACTIONS),
     "table:write": set(TABLE_WRITE_ACTIONS),
-    "catalogue:read": {"s3:GetObject"},
+    "catalogue:read": {"s3:GetObject", "s3:ListBucket"},
     "catalogue:write": {"s3:PutObject"},
     "secret:read": {"secretsmanager:GetSecretValue"},
     "cdn:invalidate": {"cloudfront:CreateInvalidation"},
@@ -88,7 +90,16 @@ def test_read_only_functions_hold_no_write_action_and_nothing_scans(stack):
 
 def test_grants_are_scoped_to_the_table_catalogue_key_and_secret(stack):
     table = next(iter(stack.of_type("AWS::DynamoDB::GlobalTable")))
-    secret = next(iter(stack.of_type("AWS::SecretsManager::Secret")))
+    (secret,) = {
+        ref(env["JWT_SECRET_NAME"])
+        for lid in functions_by_name(stack).values()
+        if "JWT_SECRET_NAME" in (env := stack.props(lid)["Environment"]["Variables"])
+    }
+    (catalogue_bucket,) = {
+        ref(env["CATALOGUE_BUCKET"])
+        for lid in functions_by_name(stack).values()
+        if "CATALOGUE_BUCKET" in (env := stack.props(lid)["Environment"]["Variables"])
+    }
     for policy in stack.of_type("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             listed = statement["Action"]
@@ -99,9 +110,13 @@ def test_grants_are_scoped_to_the_table_catalogue_key_and_secret(stack):
                 assert refs_in(resources) == {table}
             if listed == ["secretsmanager:GetSecretValue"]:
                 assert resources == [{"Ref": secret}]
-            if listed in (["s3:GetObject"], ["s3:PutObject"]) and len(resources) == 1:
+            if set(listed) <= {"s3:GetObject", "s3:PutObject"} and len(resources) == 1:
                 joined = resources[0]["Fn::Join"][1]
                 assert joined[-1] == f"/{stack.config.catalogue_key}"
+            if "s3:ListBucket" in listed:
+                # the catalogue bucket itself (so a missing key is a 404, not a 403), nothing else
+                assert listed == ["s3:ListBucket"] or listed == "s3:ListBucket"
+                assert {ref(r) for r in resources} == {catalogue_bucket}
 
 
 def test_environment_follows_uses(stack):
@@ -132,7 +147,61 @@ def test_every_function_has_a_live_alias_shifted_by_codedeploy_with_alarm_rollba
         assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
         (alarm,) = group["AlarmConfiguration"]["Alarms"]
         alarm_props = stack.props(ref(alarm["Name"]))
-        assert alarm_props["MetricName"] == "Errors"
-        # The alarm watches this alias ("<function>:live"), not the whole function.
-        assert refs_in(alarm_props["Dimensions"]) == {ref(alias["Properties"]["FunctionName"])}
-        assert ":live" in json.dumps(alarm_props["Dimensions"])
+        metrics = {query["Id"]: query for query in alarm_props["Metrics"]}
+        # Errors and invocations of this alias ("<function>:live"), not the whole function.
+        for name, metric_name in (("errors", "Errors"), ("invocations", "Invocations")):
+            metric = metrics[name]["MetricStat"]["Metric"]
+            assert metric["MetricName"] == metric_name
+            assert refs_in(metric["Dimensions"]) == {ref(alias["Properties"]["FunctionName"])}
+            assert ":live" in json.dumps(metric["Dimensions"])
+
+
+def test_one_error_does_not_roll_a_deploy_back(stack):
+    # Twenty aliases shift at once: with "one error in a minute" any cold-start timeout on any
+    # of them would undo the whole deploy. Rollback needs a sustained error rate.
+    thresholds = stack.config.alarms
+    for lid, alarm in stack.of_type("AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        if not str(props.get("AlarmName", "")).endswith("-deploy-errors"):
+            continue
+        (expression,) = [q for q in props["Metrics"] if "Expression" in q]
+        assert expression["Expression"] == (
+            f"IF(errors >= {thresholds.deploy_rollback_min_errors}, 100 * errors / invocations, 0)"
+        ), lid
+        assert thresholds.deploy_rollback_min_errors > 1
+        assert props["Threshold"] == thresholds.deploy_rollback_error_rate_percent
+        assert (props["DatapointsToAlarm"], props["EvaluationPeriods"]) == (
+            thresholds.deploy_rollback_datapoints,
+            thresholds.deploy_rollback_periods,
+        )
+        assert props["DatapointsToAlarm"] > 1
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def _put_object_model(layer, members: dict) -> None:
+    model = layer / "python" / S3_MODEL
+    model.parent.mkdir(parents=True)
+    with gzip.open(model, "wt", encoding="utf-8") as written:
+        json.dump({"shapes": {"PutObjectRequest": {"members": members}}}, written)
+
+
+def test_a_layer_ships_conditional_puts_only_with_a_botocore_that_knows_if_match(tmp_path):
+    assert not layer_ships_conditional_put(tmp_path / "no-botocore")
+    _put_object_model(tmp_path / "old", {"Bucket": {}, "Key": {}, "IfNoneMatch": {}})
+    assert not layer_ships_conditional_put(tmp_path / "old")
+    _put_object_model(tmp_path / "new", {"Bucket": {}, "Key": {}, "IfNoneMatch": {}, "IfMatch": {}})
+    assert layer_ships_conditional_put(tmp_path / "new")
+
+
+def test_synth_warns_while_admin_writes_depend_on_the_runtimes_boto3(stack):
+    # Admin catalogue writes put with IfMatch; the layer drops boto3 for the runtime's, whose
+    # version AWS picks. The warning stands exactly as long as the built layer lacks it.
+    metadata = json.loads((stack.assembly_dir / f"{stack.config.stack_name}.metadata.json").read_text())
+    warnings = [
+        entry["data"]
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning" and "IfMatch" in str(entry["data"])
+    ]
+    assert bool(warnings) is not layer_ships_conditional_put(layer_build.DEFAULT_OUT)
+    assert all("What the dependencies layer must ship" in str(w) for w in warnings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 from infra.config import BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME
 from infra.stack import ROOT
@@ -43,6 +45,7 @@ def test_alarm_topic_is_encrypted_and_tls_only(stack):
     ((topic_id, topic),) = stack.of_type("AWS::SNS::Topic").items()
     assert "KmsMasterKeyId" in topic["Properties"]
     (policy,) = stack.of_type("AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s["Condition"]) for s in statements)
     key = stack.props(ref(topic["Properties"]["KmsMasterKeyId"]))
@@ -51,6 +54,29 @@ def test_alarm_topic_is_encrypted_and_tls_only(stack):
     assert "cloudwatch.amazonaws.com" in json.dumps(key["KeyPolicy"])
     emails = {s["Properties"]["Endpoint"] for s in stack.of_type("AWS::SNS::Subscription").values()}
     assert emails == set(stack.config.alarm_emails)
+
+
+def test_cloudwatch_may_publish_the_alarms_to_the_topic(stack):
+    # A topic policy replaces SNS's default one: with only the TLS Deny in it, nothing would
+    # allow CloudWatch to publish, and every alarm would fire into the void.
+    ((topic_id, _),) = stack.of_type("AWS::SNS::Topic").items()
+    (policy,) = stack.of_type("AWS::SNS::TopicPolicy").values()
+    allows = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    (allow,) = allows
+    actions = allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]]
+    assert "sns:Publish" in actions
+    assert allow["Resource"] == {"Ref": topic_id}
+    # only this account's alarms
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in json.dumps(allow["Condition"]["ArnLike"]["aws:SourceArn"])
+    # and nothing else denies it: the only Deny is for requests without TLS
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if statement["Effect"] == "Deny":
+            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_platform_signals_each_have_an_alarm(stack):
@@ -107,14 +133,20 @@ def test_every_metric_the_code_emits_is_on_the_dashboard():
 
 
 def test_dashboard_plots_the_skills_metrics_as_powertools_emits_them(stack):
-    # Powertools: namespace POWERTOOLS_METRICS_NAMESPACE, one dimension service=<service name>.
+    # Powertools: namespace POWERTOOLS_METRICS_NAMESPACE, dimensions service=<service name> and
+    # stage=<stage> (skills_ideas.observability), so one stage never plots another's numbers.
     (dashboard,) = stack.of_type("AWS::CloudWatch::Dashboard").values()
     body = dashboard["Properties"]["DashboardBody"]
     text = body if isinstance(body, str) else json.dumps(body)
+    stage = stack.config.stage
     for name in SKILLS_METRICS:
         assert re.search(
-            rf'\[\\?"{METRICS_NAMESPACE}\\?",\\?"{name}\\?",\\?"service\\?",\\?"{SERVICE_NAME}\\?"', text
+            rf'\[\\?"{METRICS_NAMESPACE}\\?",\\?"{name}\\?",\\?"service\\?",\\?"{SERVICE_NAME}\\?",'
+            rf'\\?"stage\\?",\\?"{stage}\\?"',
+            text,
         ), name
+    # Cold starts: Powertools gives them no stage, so the search keeps this stage's functions.
+    assert re.search(rf'function_name=\\*"{re.escape(stack.config.prefix)}\\*"', text)
 
 
 def _alarms_on(stack, metric_name):
@@ -145,11 +177,33 @@ def test_stale_catalogue_reads_and_given_up_writes_raise_alarms(stack):
         (query,) = alarm["Metrics"]
         metric = query["MetricStat"]["Metric"]
         assert metric["Namespace"] == METRICS_NAMESPACE
-        assert metric["Dimensions"] == [{"Name": "service", "Value": SERVICE_NAME}]
+        # this stage's count only: dev's stale reads must not page prod's on-call
+        assert metric["Dimensions"] == [
+            {"Name": "service", "Value": SERVICE_NAME},
+            {"Name": "stage", "Value": stack.config.stage},
+        ]
         assert query["MetricStat"]["Stat"] == "Sum"
     # The other catalogue signals are on the dashboard only.
     for name in ("CatalogueWriteConflict", "CdnInvalidationFailed", "SkillCreated"):
         assert not _alarms_on(stack, name), name
+
+
+def test_the_functions_emit_the_stage_dimension_the_alarms_select(stack, monkeypatch, capsys):
+    # Given the environment the stack gives every function
+    (lid, *_) = functions_by_name(stack).values()
+    env = stack.props(lid)["Environment"]["Variables"]
+    monkeypatch.setenv("STAGE", env["STAGE"])
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", env["POWERTOOLS_SERVICE_NAME"])
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
+    # When the layer's observability module starts (in a fresh interpreter, as Lambda does) and counts
+    script = "from skills_ideas.observability import count, metrics\ncount('IdeaCreated')\nmetrics.flush_metrics()\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    emf = json.loads(next(line for line in out.splitlines() if "_aws" in line))
+    # Then the EMF record carries exactly the dimensions the dashboard and alarms select
+    (dimensions,) = emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert set(dimensions) == {"service", "stage"}
+    assert (emf["service"], emf["stage"]) == (SERVICE_NAME, stack.config.stage)
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == METRICS_NAMESPACE
 
 
 def test_catalogue_alarms_have_runbook_entries(stack):

@@ -459,7 +459,6 @@ class Stage:
     provisioned: dict[str, tuple[int, int]]
     rate: float
     burst: int
-    auth_rate: float
     on_demand: bool
     table_rcu_max: int
     table_wcu_max: int
@@ -482,21 +481,16 @@ def stages() -> list[Stage]:
                 name=name,
                 memory={f: s.memory_mb for f, s in settings.items()},
                 reserved={f: s.reserved_concurrency for f, s in settings.items() if s.reserved_concurrency},
-                provisioned={
-                    f: (s.provisioned_min, s.provisioned_max or s.provisioned_min)
-                    for f, s in settings.items()
-                    if s.provisioned_min
-                },
+                provisioned={f: (s.provisioned, s.provisioned) for f, s in settings.items() if s.provisioned},
                 rate=config.stage_throttle.rate_limit,
                 burst=config.stage_throttle.burst_limit,
-                auth_rate=config.auth_throttle.rate_limit,
                 on_demand=config.table.on_demand,
                 table_rcu_max=config.table.table_capacity.read_max,
                 table_wcu_max=config.table.table_capacity.write_max,
                 index_rcu_max=config.table.index_capacity.read_max,
                 index_wcu_max=config.table.index_capacity.write_max,
                 target_utilization=config.table.target_utilization_percent,
-                waf_per_ip_5min=config.waf_rate_limit_per_ip,
+                waf_per_ip_5min=config.client_limits.requests,
             )
         )
     return found
@@ -748,11 +742,6 @@ def limits(stage: Stage, by_request: dict[str, Measurement], new_account: bool =
     d = demand(by_request)
     found = [
         Limit("API Gateway stage throttle", stage.rate / d["origin"], f"{stage.rate:.0f} rps (burst {stage.burst})"),
-        Limit(
-            "login method throttle",
-            stage.auth_rate / d["login"],
-            f"{stage.auth_rate:.0f} rps on POST /api/login, {d['login']:.0%} of the mix",
-        ),
         Limit("API Gateway account throttle", ACCOUNT_API_RPS / d["origin"], f"{ACCOUNT_API_RPS:,} rps per region"),
     ]
     pool = (NEW_ACCOUNT_CONCURRENCY if new_account else ACCOUNT_CONCURRENCY) - (

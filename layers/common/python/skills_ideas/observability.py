@@ -1,5 +1,6 @@
 """One Logger and one Metrics per process (Powertools), configured by the environment:
-POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE (SkillsIdeas), LOG_LEVEL.
+POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE (SkillsIdeas), STAGE (a metric
+dimension), LOG_LEVEL.
 
 Only these two utilities are imported: the Tracer (X-Ray SDK) costs 300-400 ms of cold
 start and Lambda's active tracing already records every invocation."""
@@ -21,6 +22,9 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# Every stage counts apart (one account may hold dev and prod): the stack's dashboards and
+# alarms select stage=<their stage>.
+metrics.set_default_dimensions(stage=os.environ.get("STAGE", "local"))
 
 
 def count(name: str, value: int = 1) -> None:
