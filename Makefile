@@ -69,10 +69,10 @@ invoke: install ## run one handler on one event: make invoke FN=login EVENT=even
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
 	$(BIN)/skills-ideas invoke $(FN) $(EVENT)
 
-lint: install ## ruff (lint and format check) on everything, mypy on functions/ and layers/
+lint: install ## ruff (lint and format check) and mypy on everything: functions, layers, tools, infra, bench
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers/common/python
+	$(BIN)/mypy functions layers/common/python tools infra bench
 
 test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
 	$(BIN)/pytest
