@@ -3,6 +3,8 @@ nothing; the same key with another body is a 422; keys belong to their caller.""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support import event, invoke
@@ -61,3 +63,34 @@ def test_a_rejected_request_is_not_remembered(aws):
     # A 400 is not stored against the key: the corrected request with the same key goes through
     assert post({"title": ""}, "fix-and-retry")[0] == 400
     assert post({"title": "Fixed"}, "fix-and-retry")[0] == 201
+
+
+def register(body: dict, key: str | None) -> tuple[int, dict]:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return invoke("register", event("POST", "/api/register", body=body, headers=headers))
+
+
+def test_a_retried_registration_with_its_key_answers_201_again_and_creates_one_account(aws):
+    body = {"username": "grace", "password": "correct-horse-battery"}
+    first = register(body, "signup-1")
+    again = register(body, "signup-1")
+    assert first[0] == again[0] == 201 and again[1] == first[1]
+    # without the key, the same request is a second registration of a taken name
+    assert register(body, None)[0] == 409
+
+
+def test_a_registration_key_reused_with_another_password_or_name_is_422(aws):
+    assert register({"username": "grace", "password": "correct-horse-battery"}, "signup-2")[0] == 201
+    other_password = register({"username": "grace", "password": "another-password-1"}, "signup-2")
+    other_name = register({"username": "hopper", "password": "correct-horse-battery"}, "signup-2")
+    assert other_password[0] == other_name[0] == 422
+    assert invoke("login", event("POST", "/api/login", body={"username": "hopper", "password": "x" * 12}))[0] == 401
+
+
+def test_the_idempotency_record_never_holds_the_password(aws):
+    import boto3
+
+    register({"username": "grace", "password": "correct-horse-battery"}, "signup-3")
+    table = boto3.client("dynamodb").scan(TableName=os.environ["TABLE_NAME"])["Items"]
+    records = [item for item in table if item["PK"]["S"].startswith("IDEMPOTENCY#register")]
+    assert records and "correct-horse-battery" not in str(records)
