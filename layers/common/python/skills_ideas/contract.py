@@ -515,14 +515,26 @@ REPLIES: Mapping[str, Reply] = _frozen(
     }
 )
 
-#: 409 and what it means, for the functions that can answer it.
-CONFLICTS: Mapping[str, str] = _frozen(
+_SKILL_CONFLICT = (
+    "A skill with this name already exists",
+    "The name is taken (in any letter case), or others kept changing the catalogue at the same time",
+)
+_IDEA_CONFLICT = (
+    "The idea was changed or deleted at the same time; reload and retry",
+    "Someone changed or deleted the idea between its read and this write",
+)
+#: Refusals particular to a function, status -> (the message, what it means), beyond those every
+#: route of its kind can answer (400 for bad input, 401/403 by access level, 404 for an unknown
+#: id, 503 when a dependency fails).
+REFUSALS: Mapping[str, Mapping[int, tuple[str, str]]] = _frozen(
     {
-        "register": "User already exists (in any letter case or width)",
-        "create_skill": "A skill with this name already exists, or the catalogue is being changed by others",
-        "replace_skill": "A skill with this name already exists, or the catalogue is being changed by others",
-        "update_skill": "A skill with this name already exists, or the catalogue is being changed by others",
-        "replace_idea": "The idea was changed or deleted at the same time; reload and retry",
-        "update_idea": "The idea was changed or deleted at the same time; reload and retry",
+        "register": {409: ("User already exists", "The name is taken, in any letter case or width")},
+        "login": {401: ("Invalid credentials", "An unknown user or a wrong password, alike")},
+        "me": {404: ("User not found", "The token's user no longer exists")},
+        "create_skill": {409: _SKILL_CONFLICT},
+        "replace_skill": {409: _SKILL_CONFLICT},
+        "update_skill": {409: _SKILL_CONFLICT},
+        "replace_idea": {409: _IDEA_CONFLICT},
+        "update_idea": {409: _IDEA_CONFLICT},
     }
 )

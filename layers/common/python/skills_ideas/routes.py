@@ -148,6 +148,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas", ("table:read", "table:write")
     ),
+    Route("GET", "/openapi.json", "openapi_document", "public", "This API's OpenAPI 3.1 document"),
+    Route("GET", "/docs", "api_docs", "public", "Interactive API documentation (Swagger UI)"),
+    Route("GET", "/docs/{asset}", "api_docs_asset", "public", "A script or style sheet of the documentation page"),
 )
 
 
