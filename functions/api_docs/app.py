@@ -17,6 +17,7 @@ PAGE = """<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Skills &amp; Ideas API</title>
   <base href="{base}">
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="swagger-ui.css">
 </head>
 <body>
