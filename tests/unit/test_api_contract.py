@@ -54,6 +54,21 @@ def test_validators_take_exactly_the_enums_and_fields_the_contract_documents():
     assert ideas.validate_full({"title": "T", **dict.fromkeys(contract.IDEA_INPUT.ignored, "x")})["title"] == "T"
 
 
+def test_only_the_fields_documented_as_multi_line_take_newlines():
+    for validate, shape, base in (
+        (ideas.validate_patch, contract.IDEA_PATCH, {}),
+        (catalogue_edits.validate_patch, contract.SKILL_PATCH, {}),
+    ):
+        for name, kind in shape.fields.items():
+            if not isinstance(kind, contract.Text):
+                continue
+            if kind.single_line:
+                with pytest.raises(BadRequest, match="control characters"):
+                    validate({**base, name: "two\nlines"})
+            else:
+                assert validate({**base, name: "two\nlines"})[name] == "two\nlines"
+
+
 def test_usernames_and_passwords_have_the_documented_bounds():
     low, high = contract.USERNAME_MIN, contract.USERNAME_MAX
     for name, valid in (("a" * low, True), ("a" * (low - 1), False), ("a" * high, True), ("a" * (high + 1), False)):

@@ -75,7 +75,13 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "name": lambda body: text(body, "name", max_length=NAME_MAX, required=True),
     "category": lambda body: text(body, "category", max_length=CATEGORY_MAX, required=True),
     "proficiency": _proficiency,
-    "description": lambda body: text(body, "description", max_length=DESCRIPTION_MAX, required=False, multiline=True),
+    "description": lambda body: text(
+        body,
+        "description",
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        multiline=not contract.SKILL_DESCRIPTION.single_line,
+    ),
 }
 
 

@@ -118,7 +118,8 @@ def _status(body: dict[str, Any]) -> str:
 
 
 def _description(body: dict[str, Any]) -> str | None:
-    return optional_string(body, "description", max_length=DESCRIPTION_MAX, multiline=True)
+    multiline = not contract.IDEA_DESCRIPTION.single_line
+    return optional_string(body, "description", max_length=DESCRIPTION_MAX, multiline=multiline)
 
 
 def validate_full(body: dict[str, Any]) -> dict[str, Any]:
