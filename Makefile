@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests preflight diff deploy e2e sam-env
+.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests preflight diff deploy e2e sam-env browser fuzz
 
 help: ## list the verbs
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,22 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) ## create .venv (exactly the hashed dev lock) and node_modules (package-lock.json)
+# What the documentation routes serve, copied into the functions that serve them (and so into
+# their Lambda packages): Swagger UI's files from the pinned npm package (GET /docs/{asset}) and
+# the OpenAPI document (GET /openapi.json). Build output: git ignores both.
+SWAGGER_UI := node_modules/swagger-ui-dist
+DOCS_ASSETS := $(addprefix functions/api_docs_asset/swagger-ui/,swagger-ui-bundle.js swagger-ui.css \
+	swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE)
+OPENAPI_COPY := functions/openapi_document/openapi.json
+
+functions/api_docs_asset/swagger-ui/%: $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp $(SWAGGER_UI)/$* $@
+
+$(OPENAPI_COPY): docs/openapi.json
+	cp $< $@
+
+install: $(PY_STAMP) $(NODE_STAMP) $(DOCS_ASSETS) $(OPENAPI_COPY) ## create .venv (exactly the hashed dev lock), node_modules (package-lock.json) and the docs assets
 
 # uv resolves for every platform and Python >= 3.11 at once (the dev machines run x86_64, the
 # layer is arm64), keeps the current pins unless asked, and records every file's hash.
@@ -74,8 +89,15 @@ lint: install ## ruff (lint and format check) and mypy on everything: functions,
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions layers/common/python tools infra bench
 
-test: install lint ## everything: lint, unit, DynamoDB Local, HTTP contract and infrastructure tests
+# The browser test drives Debian's chromium (Playwright's own browser download is not used).
+browser: ## install Debian's chromium for the browser test when it is missing
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: install lint browser ## everything: lint, unit, DynamoDB Local, HTTP, fuzzing, browser and infrastructure tests
 	$(BIN)/pytest
+
+fuzz: install ## schemathesis against the local API, from docs/openapi.json (bounded: about a minute)
+	$(BIN)/pytest tests/fuzz -q
 
 bench: install ## cold first response of every handler vs a boto3 floor, interleaved (WRITE=1: into docs/performance.md)
 	$(BIN)/python bench/cold_start.py $(if $(WRITE),--write docs/performance.md)
@@ -86,8 +108,9 @@ load: install ## locust at 1/8/32/64 users on a fresh local stack, or HOST=https
 capacity: install ## DynamoDB units, Lambda time, bytes and cost per request at 100/10k/100k ideas; limits per stage (writes docs/capacity.md)
 	$(BIN)/python -m skills_ideas_tools.capacity --raw bench/capacity-measurements.json --write docs/capacity.md
 
-openapi: install ## regenerate docs/openapi.json from the route manifest
+openapi: install ## regenerate docs/openapi.json from the route manifest and the contract
 	$(BIN)/python -c "from skills_ideas_tools import openapi; print(openapi.write())"
+	cp docs/openapi.json $(OPENAPI_COPY)
 
 # --- Infrastructure (infra/, the CDK app) ---
 STAGES ?= dev prod

@@ -142,9 +142,16 @@ class LambdaContext:
 
 
 def invoke(function: str, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Call a handler; returns (status, parsed JSON body)."""
+    """Call a handler; returns (status, parsed JSON body); a body of another media type (the
+    docs page and its files) as ``{"text": ...}``."""
     response = load_handler(function).lambda_handler(evt, LambdaContext())
-    body = json.loads(response["body"]) if response.get("body") else {}
+    media_type = (response.get("headers") or {}).get("Content-Type", "application/json")
+    if not response.get("body"):
+        body = {}
+    elif media_type.startswith("application/json"):
+        body = json.loads(response["body"])
+    else:
+        body = {"text": response["body"]}
     return response["statusCode"], body
 
 
@@ -271,3 +278,22 @@ def isolated_handler(function: str, namespace: str = "_isolated") -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.lambda_handler
+
+
+@contextmanager
+def local_api(state: Path, engine: str = "java") -> Iterator[tuple[str, Any]]:
+    """The whole API over HTTP on a free port, as ``make dev`` serves it: the local gateway in a
+    thread in front of the real handlers, DynamoDB Local (or moto) and S3 behind it. Yields the
+    gateway's URL and the local services."""
+    from skills_ideas_tools.gateway import running_gateway
+    from skills_ideas_tools.local_env import local_stack
+
+    reset_warm_state()
+    try:
+        with (
+            local_stack(state, engine=engine, reuse=False) as services,  # type: ignore[arg-type]
+            running_gateway(lambda function: isolated_handler(function, f"_{state.name}")) as gateway,
+        ):
+            yield gateway.url, services
+    finally:
+        reset_warm_state()

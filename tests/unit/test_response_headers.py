@@ -1,6 +1,6 @@
 """Response headers: nothing that carries a token or private data is kept by a cache
-(``Cache-Control: no-store``), every response says ``nosniff``, and public skill reads keep
-their caching headers (docs/security.md, "Response headers")."""
+(``Cache-Control: no-store``), every response says ``nosniff``, and public skill reads (and
+the API's documentation) keep their caching headers (docs/security.md, "Response headers")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from skills_ideas import ideas
+from skills_ideas import contract, ideas
 from skills_ideas.config import CatalogueConfig
 from skills_ideas.routes import ROUTES
 from tests.support import LambdaContext, event, load_handler
@@ -127,13 +127,16 @@ def test_every_route_says_nosniff_and_only_public_reads_may_be_cached(aws, route
         route.function, route.method, route.path, resource=route.path, path_params=path_params, caller=caller
     )
     assert response["headers"]["X-Content-Type-Options"] == "nosniff"
-    public_read = route.method == "GET" and response["statusCode"] == 200
-    expected = "no-store"
-    if public_read and route.path.startswith("/api/skills"):
-        expected = PUBLIC_SKILL_CACHE
-    elif public_read and route.path.startswith("/api/ideas"):
-        expected = ideas.PUBLIC_CACHE_CONTROL
-    assert response["headers"]["Cache-Control"] == expected
+    cacheable = contract.REPLIES[route.function].cacheable and response["statusCode"] == 200
+    if not cacheable:
+        assert response["headers"]["Cache-Control"] == "no-store"
+    elif route.path.startswith("/api/skills"):
+        assert response["headers"]["Cache-Control"] == PUBLIC_SKILL_CACHE
+    elif route.path.startswith("/api/ideas"):
+        assert response["headers"]["Cache-Control"] == ideas.PUBLIC_CACHE_CONTROL
+    else:  # the document and the docs page: public, the same for everyone
+        assert response["headers"]["Cache-Control"].startswith("public, max-age=")
+    assert not cacheable or route.method == "GET" and route.access == "public"
 
 
 def test_public_idea_reads_are_cacheable_for_seconds_and_answer_304(aws):

@@ -20,17 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from skills_ideas.catalogue import PROFICIENCIES, Catalogue, CatalogueStore, forget_all
+from skills_ideas import contract
+from skills_ideas.catalogue import Catalogue, CatalogueStore, forget_all
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.http import Caller
 from skills_ideas.observability import count, logger
 from skills_ideas.validation import choice, reject_unknown, text
 
-NAME_MAX = 100
-CATEGORY_MAX = 100
-DESCRIPTION_MAX = 1000
-FIELDS = {"name", "category", "proficiency", "description"}
-READ_ONLY_FIELDS = frozenset({"id"})
+# The limits and enums are the contract's (docs/openapi.json shows the same ones).
+NAME_MAX = contract.SKILL_NAME_MAX
+CATEGORY_MAX = contract.SKILL_CATEGORY_MAX
+DESCRIPTION_MAX = contract.SKILL_DESCRIPTION_MAX
+PROFICIENCIES = contract.PROFICIENCIES
+FIELDS = set(contract.SKILL_INPUT.fields)
+READ_ONLY_FIELDS = frozenset(contract.SKILL_INPUT.ignored)
 #: What an edit invalidates at the edge: every public skill read (the wildcard covers
 #: /api/skills, /api/skills/{id}, /categories, /category/... and every query string).
 API_PATHS = ("/api/skills*",)
@@ -72,7 +75,13 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "name": lambda body: text(body, "name", max_length=NAME_MAX, required=True),
     "category": lambda body: text(body, "category", max_length=CATEGORY_MAX, required=True),
     "proficiency": _proficiency,
-    "description": lambda body: text(body, "description", max_length=DESCRIPTION_MAX, required=False, multiline=True),
+    "description": lambda body: text(
+        body,
+        "description",
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        multiline=not contract.SKILL_DESCRIPTION.single_line,
+    ),
 }
 
 

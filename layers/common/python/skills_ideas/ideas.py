@@ -19,26 +19,27 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from skills_ideas import cursors, models
+from skills_ideas import contract, cursors, models
 from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import user_key
 from skills_ideas.validation import bounded_int, choice, optional_string, reject_unknown, text
 
-STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")
-DEFAULT_STATUS = "Concept"
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5000
+# The limits and enums are the contract's (docs/openapi.json shows the same ones).
+STATUSES = contract.STATUSES
+DEFAULT_STATUS = contract.DEFAULT_STATUS
+TITLE_MAX = contract.IDEA_TITLE_MAX
+DESCRIPTION_MAX = contract.IDEA_DESCRIPTION_MAX
 #: Partitions of the feed indexes. One holds ~1,000 idea writes/s (a GSI partition's limit),
 #: ten times the forecast, and lets a page be one Query; docs/capacity.md says when to raise it.
 #: Fixed once data exists: changing it rewrites `feedShard` on every idea.
 FEED_SHARDS = 1
-FIELDS = {"title", "description", "status"}
-READ_ONLY_FIELDS = frozenset({"id", "userId", "createdAt", "updatedAt"})
-ORDERS = ("asc", "desc")
-PAGE_MAX = 100
+FIELDS = set(contract.IDEA_INPUT.fields)
+READ_ONLY_FIELDS = frozenset(contract.IDEA_INPUT.ignored)
+ORDERS = contract.ORDERS
+PAGE_MAX = contract.PAGE_MAX
 #: Legacy `_page` paging reads the first `_page * _limit` ideas in one Query; this bounds it.
-LEGACY_WINDOW = 200
+LEGACY_WINDOW = contract.LEGACY_WINDOW
 #: Cache-Control of the public idea reads (the feed, one idea): an edge cache may answer them for a
 #: few seconds, which takes most public reads off API Gateway and Lambda (docs/capacity.md); an
 #: edit shows at the edge within that time, and the writer's own response carries it at once.
@@ -121,7 +122,8 @@ def _status(body: dict[str, Any]) -> str:
 
 
 def _description(body: dict[str, Any]) -> str | None:
-    return optional_string(body, "description", max_length=DESCRIPTION_MAX, multiline=True)
+    multiline = not contract.IDEA_DESCRIPTION.single_line
+    return optional_string(body, "description", max_length=DESCRIPTION_MAX, multiline=multiline)
 
 
 def validate_full(body: dict[str, Any]) -> dict[str, Any]:
@@ -298,10 +300,16 @@ def parse_list_query(params: dict[str, str]) -> tuple[ListQuery, str | None, int
     sort = params.get("sort") or "createdAt"
     if sort.lower() == "title":
         raise _refuse("sort=title is not supported")
-    sort = choice(sort, ("createdAt", "status"), name="sort")
+    sort = choice(sort, contract.IDEA_SORTS, name="sort")
     default_order = "desc" if sort == "createdAt" else "asc"
     order = choice(params["order"], ORDERS, name="order") if params.get("order") else default_order
-    limit = bounded_int(params.get("_limit"), name="_limit", default=20, minimum=1, maximum=PAGE_MAX)
+    limit = bounded_int(
+        params.get("_limit"),
+        name="_limit",
+        default=contract.IDEAS_PAGE_DEFAULT,
+        minimum=contract.PAGE_MIN,
+        maximum=PAGE_MAX,
+    )
     page = bounded_int(params.get("_page"), name="_page", default=1, minimum=1, maximum=LEGACY_WINDOW)
     status = choice(params["status"], STATUSES, name="status") if params.get("status") else None
     user_id = params.get("userId") or None

@@ -4,7 +4,8 @@ Plain data with no AWS imports, so that the local gateway, ``GET /``, the CDK
 stack, the OpenAPI document and the tests can all read it cheaply.
 
 Adding an endpoint = one line here, one handler in ``functions/<function>/app.py``,
-one sample event in ``events/<function>.json`` and its tests.
+one sample event in ``events/<function>.json``, what it takes and answers in
+``skills_ideas.contract`` (the OpenAPI document's source) and its tests.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas", ("table:read", "table:write")
     ),
+    Route("GET", "/openapi.json", "openapi_document", "public", "This API's OpenAPI 3.1 document"),
+    Route("GET", "/docs", "api_docs", "public", "Interactive API documentation (Swagger UI)"),
+    Route("GET", "/docs/{asset}", "api_docs_asset", "public", "A script or style sheet of the documentation page"),
 )
 
 

@@ -11,15 +11,15 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from skills_ideas import models, passwords
+from skills_ideas import contract, models, passwords
 from skills_ideas.errors import BadRequest, Conflict, NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import now_iso, user_key, username_key
 from skills_ideas.validation import SECRET, refuse_forbidden
 
 #: A whole new username (``\Z``: ``$`` would also match before a final newline).
-USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.-]{3,50}\Z")
-ROLES = ("user", "admin")
+USERNAME_RE = re.compile(rf"\A[{contract.USERNAME_CHARACTERS}]{{{contract.USERNAME_MIN},{contract.USERNAME_MAX}}}\Z")
+ROLES = contract.ROLES
 #: Owner of migrated ideas whose legacy user is gone. It has no username claim and no
 #: password, so nobody can log in as it.
 ORPHAN_OWNER_ID = "legacy-orphans"
@@ -60,9 +60,12 @@ def credentials(body: dict[str, Any]) -> tuple[str, str]:
 
 def validate_new(username: str, password: str) -> None:
     if not USERNAME_RE.fullmatch(username):
-        raise BadRequest("Username must be 3-50 characters: letters, digits, '_', '.' or '-'")
-    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
-        raise BadRequest(f"Password must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters long")
+        raise BadRequest(
+            f"Username must be {contract.USERNAME_MIN}-{contract.USERNAME_MAX} characters: "
+            "letters, digits, '_', '.' or '-'"
+        )
+    if not contract.PASSWORD_MIN <= len(password) <= contract.PASSWORD_MAX:
+        raise BadRequest(f"Password must be {contract.PASSWORD_MIN}-{contract.PASSWORD_MAX} characters long")
 
 
 def register(username: str, password: str) -> User:

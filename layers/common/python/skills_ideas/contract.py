@@ -1,0 +1,540 @@
+"""The API's contract as plain data: every field a client sends or receives, its type, limits
+and allowed values, and what each endpoint takes and answers.
+
+Two readers, one source: the validators (``ideas``, ``users``, ``catalogue_edits``) take their
+limits and enums from here, and the OpenAPI generator (``skills_ideas_tools.openapi``) turns the
+same definitions into the JSON Schemas of docs/openapi.json. Change a limit here and both move;
+a test fails when the committed document lags behind.
+
+Standard library only, and no generated code, so importing it costs a handler well under a
+millisecond.
+Patterns are ECMA-262 regular expressions, as JSON Schema reads them; validators that need
+one compile the same characters with Python's ``re`` (anchored with ``\\A``/``\\Z``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+# ---------------------------------------------------------------- kinds of field
+# Plain classes with slots: defining a dataclass or a NamedTuple generates code at import
+# (milliseconds per class), which every handler that validates would pay at cold start.
+
+
+class Text:
+    """A string. ``min_length``/``max_length`` count characters after trimming and NFC (what is
+    stored); ``single_line`` forbids every control character (``False``: newline and tab are
+    allowed); ``blank``: whether white space alone is accepted (as empty)."""
+
+    __slots__ = (
+        "description",
+        "min_length",
+        "max_length",
+        "pattern",
+        "single_line",
+        "blank",
+        "nullable",
+        "format",
+        "example",
+    )
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        min_length: int = 0,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        single_line: bool = True,
+        blank: bool = True,
+        nullable: bool = False,
+        format: str | None = None,  # noqa: A002 - JSON Schema's name
+        example: str | None = None,
+    ) -> None:
+        self.description = description
+        self.min_length = min_length
+        self.max_length = max_length
+        self.pattern = pattern
+        self.single_line = single_line
+        self.blank = blank
+        self.nullable = nullable
+        self.format = format
+        self.example = example
+
+
+class Choice:
+    """One of ``options``; matched in any letter case, answered in the spelling given here."""
+
+    __slots__ = ("description", "options", "default", "nullable")
+
+    def __init__(
+        self, description: str, options: tuple[str, ...], *, default: str | None = None, nullable: bool = False
+    ) -> None:
+        self.description = description
+        self.options = options
+        self.default = default
+        self.nullable = nullable
+
+
+class Integer:
+    __slots__ = ("description", "minimum", "maximum", "default", "example")
+
+    def __init__(
+        self,
+        description: str,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        *,
+        default: int | None = None,
+        example: int | None = None,
+    ) -> None:
+        self.description = description
+        self.minimum = minimum
+        self.maximum = maximum
+        self.default = default
+        self.example = example
+
+
+class ListOf:
+    __slots__ = ("description", "items")
+
+    def __init__(self, description: str, items: FieldKind) -> None:
+        self.description = description
+        self.items = items
+
+
+class Shape:
+    """A JSON object. ``name`` makes it a named schema of the document; ``ignored`` fields are
+    accepted in a request and dropped (read-only fields a client may echo back); a ``closed``
+    shape refuses (request) or never holds (response) any other field."""
+
+    __slots__ = ("name", "description", "fields", "required", "ignored", "closed", "min_fields")
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        fields: Mapping[str, FieldKind],
+        *,
+        required: tuple[str, ...] = (),
+        ignored: tuple[str, ...] = (),
+        closed: bool = True,
+        min_fields: int = 0,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.fields = fields
+        self.required = required
+        self.ignored = ignored
+        self.closed = closed
+        self.min_fields = min_fields
+
+
+class AnyJson:
+    """Any JSON value (the OpenAPI document itself)."""
+
+    __slots__ = ("description",)
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+
+FieldKind = Text | Choice | Integer | ListOf | Shape | AnyJson
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+# ---------------------------------------------------------------- limits and enums
+STATUSES = ("Concept", "Planning", "In Progress", "On Hold", "Completed")
+DEFAULT_STATUS = "Concept"
+PROFICIENCIES = ("Beginner", "Intermediate", "Advanced", "Expert")
+ROLES = ("user", "admin")
+ORDERS = ("asc", "desc")
+IDEA_SORTS = ("createdAt", "status")
+SKILL_SORTS = ("name",)
+
+USERNAME_CHARACTERS = "A-Za-z0-9_.-"
+USERNAME_MIN, USERNAME_MAX = 3, 50
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+#: Login looks a name up as typed; longer names cannot exist (migrated names included).
+LOGIN_NAME_MAX = 255
+IDEA_TITLE_MAX = 200
+IDEA_DESCRIPTION_MAX = 5000
+SKILL_NAME_MAX = 100
+SKILL_CATEGORY_MAX = 100
+SKILL_DESCRIPTION_MAX = 1000
+#: Page sizes (`_limit`) of both listings.
+PAGE_MIN, PAGE_MAX = 1, 100
+IDEAS_PAGE_DEFAULT = 20
+#: Legacy `_page` paging reaches the first LEGACY_WINDOW ideas: `_page × _limit ≤ LEGACY_WINDOW`.
+LEGACY_WINDOW = 200
+#: A user id (`userId=`): new ids are ULIDs, migrated ones numbers.
+USER_ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+#: The longest cursor the ideas listing decodes (`cursors.MAX_LENGTH`).
+CURSOR_MAX = 2048
+#: The longest idea id that can name an idea (longer is a 404 without a read).
+IDEA_ID_MAX = 100
+#: Skill ids: digits, at most 12 (anything else is a 404 without a read).
+SKILL_ID_PATTERN = "^[0-9]{1,12}$"
+#: A non-blank value: at least one character that is not white space.
+NOT_BLANK = r"\S"
+
+# ---------------------------------------------------------------- fields
+TIMESTAMP = Text("ISO-8601 UTC time, milliseconds", format="date-time", example="2026-11-29T12:34:56.789Z")
+STATUS = Choice("Idea status (any letter case in, this spelling out)", STATUSES)
+PROFICIENCY = Choice("Skill level (any letter case in, this spelling out)", PROFICIENCIES)
+
+USERNAME = Text(
+    f"{USERNAME_MIN}-{USERNAME_MAX} letters, digits, '_', '.' or '-'; unique in any letter case or width",
+    min_length=USERNAME_MIN,
+    max_length=USERNAME_MAX,
+    pattern=f"^[{USERNAME_CHARACTERS}]+$",
+    example="ada",
+)
+PASSWORD = Text(
+    f"{PASSWORD_MIN}-{PASSWORD_MAX} characters; any but NUL",
+    min_length=PASSWORD_MIN,
+    max_length=PASSWORD_MAX,
+    single_line=False,
+    format="password",
+    example="correct-horse-battery",
+)
+LOGIN_USERNAME = Text(
+    "The name as registered, in any letter case or width", min_length=1, max_length=LOGIN_NAME_MAX, example="ada"
+)
+LOGIN_PASSWORD = Text(
+    "The password", min_length=1, single_line=False, format="password", example="correct-horse-battery"
+)
+
+IDEA_ID = Text(
+    "`<ownerId>-<ULID>`, or a migrated numeric id",
+    min_length=1,
+    max_length=IDEA_ID_MAX,
+    example="01JD5X8Q3ZK2M4N6P8R0T2V4W6-01JD5XA1B2C3D4E5F6G7H8J9K0",
+)
+USER_ID = Text("A user's id (a ULID; migrated users keep their numeric id)", pattern=USER_ID_PATTERN)
+IDEA_TITLE = Text("Title; trimmed", min_length=1, max_length=IDEA_TITLE_MAX, pattern=NOT_BLANK, blank=False)
+IDEA_DESCRIPTION = Text(
+    "Description; newlines and tabs allowed (CRLF is stored as LF)",
+    max_length=IDEA_DESCRIPTION_MAX,
+    single_line=False,
+    nullable=True,
+)
+SKILL_ID = Integer("Skill id; never reused", minimum=1, example=3)
+SKILL_NAME = Text(
+    "Skill name; unique in any letter case; trimmed",
+    min_length=1,
+    max_length=SKILL_NAME_MAX,
+    pattern=NOT_BLANK,
+    blank=False,
+)
+SKILL_CATEGORY = Text("Category; trimmed", min_length=1, max_length=SKILL_CATEGORY_MAX, pattern=NOT_BLANK, blank=False)
+SKILL_DESCRIPTION = Text(
+    "Description; newlines and tabs allowed; trimmed",
+    max_length=SKILL_DESCRIPTION_MAX,
+    single_line=False,
+    nullable=True,
+)
+
+# ---------------------------------------------------------------- request bodies
+_IDEA_FIELDS = _frozen({"title": IDEA_TITLE, "description": IDEA_DESCRIPTION, "status": STATUS})
+#: Absent or null: Concept (a whole idea).
+_DEFAULTED_STATUS = Choice(STATUS.description, STATUSES, default=DEFAULT_STATUS, nullable=True)
+IDEA_READ_ONLY = ("id", "userId", "createdAt", "updatedAt")
+IDEA_INPUT = Shape(
+    "IdeaInput",
+    "A whole idea: title required; description empty and status Concept when absent. The read-only "
+    "fields of an idea may be sent back and are ignored; any other field is a 400.",
+    _frozen({**_IDEA_FIELDS, "status": _DEFAULTED_STATUS}),
+    required=("title",),
+    ignored=IDEA_READ_ONLY,
+)
+IDEA_PATCH = Shape(
+    "IdeaPatch",
+    "Some fields of an idea: at least one of title, description, status.",
+    _IDEA_FIELDS,
+    ignored=IDEA_READ_ONLY,
+    min_fields=1,
+)
+_SKILL_FIELDS = _frozen(
+    {"name": SKILL_NAME, "category": SKILL_CATEGORY, "proficiency": PROFICIENCY, "description": SKILL_DESCRIPTION}
+)
+SKILL_READ_ONLY = ("id",)
+SKILL_INPUT = Shape(
+    "SkillInput",
+    "A whole skill: name, category and proficiency required. `id` may be sent back and is ignored.",
+    _SKILL_FIELDS,
+    required=("name", "category", "proficiency"),
+    ignored=SKILL_READ_ONLY,
+)
+SKILL_PATCH = Shape(
+    "SkillPatch",
+    "Some fields of a skill: at least one of name, category, proficiency, description.",
+    _SKILL_FIELDS,
+    ignored=SKILL_READ_ONLY,
+    min_fields=1,
+)
+NEW_ACCOUNT = Shape(
+    "Registration",
+    "A new account. Other fields are ignored.",
+    _frozen({"username": USERNAME, "password": PASSWORD}),
+    required=("username", "password"),
+    closed=False,
+)
+CREDENTIALS = Shape(
+    "Credentials",
+    "Username and password. Other fields are ignored.",
+    _frozen({"username": LOGIN_USERNAME, "password": LOGIN_PASSWORD}),
+    required=("username", "password"),
+    closed=False,
+)
+
+#: The request body of each function that takes one.
+BODIES: Mapping[str, Shape] = _frozen(
+    {
+        "register": NEW_ACCOUNT,
+        "login": CREDENTIALS,
+        "create_idea": IDEA_INPUT,
+        "replace_idea": IDEA_INPUT,
+        "update_idea": IDEA_PATCH,
+        "create_skill": SKILL_INPUT,
+        "replace_skill": SKILL_INPUT,
+        "update_skill": SKILL_PATCH,
+    }
+)
+
+# ---------------------------------------------------------------- query and path parameters
+_CURSOR = Text("The previous page's `nextCursor`, unchanged", max_length=CURSOR_MAX)
+#: The query parameters of each function that reads any (the route manifest names them).
+QUERIES: Mapping[str, Mapping[str, FieldKind]] = _frozen(
+    {
+        "list_skills": _frozen(
+            {
+                "proficiency": Text("Exact match, any letter case (Beginner, Intermediate, Advanced, Expert)"),
+                "category": Text("Category contains, any letter case"),
+                "q": Text("Name or description contains, any letter case"),
+                "sort": Choice("Sort by name (default: by id)", SKILL_SORTS),
+                "_limit": Integer(f"Page size, {PAGE_MIN}-{PAGE_MAX} (all skills when absent)", PAGE_MIN, PAGE_MAX),
+                "cursor": _CURSOR,
+            }
+        ),
+        "list_ideas": _frozen(
+            {
+                "status": Choice("Only ideas with this status", STATUSES),
+                "userId": Text(
+                    "Only this user's ideas; combines with neither status nor sort=status (400)",
+                    pattern=USER_ID_PATTERN,
+                ),
+                "sort": Choice("Sort field (sort=title is a 400)", IDEA_SORTS, default="createdAt"),
+                "order": Choice("Order (default: desc for createdAt, asc for status)", ORDERS),
+                "_limit": Integer(f"Page size, {PAGE_MIN}-{PAGE_MAX}", PAGE_MIN, PAGE_MAX, default=IDEAS_PAGE_DEFAULT),
+                "cursor": _CURSOR,
+                "_page": Integer(
+                    f"Legacy page number: `_page × _limit ≤ {LEGACY_WINDOW}` (the first {LEGACY_WINDOW} ideas; "
+                    "follow nextCursor beyond); not with cursor",
+                    1,
+                    LEGACY_WINDOW,
+                    default=1,
+                ),
+            }
+        ),
+    }
+)
+#: Path parameters, by route path.
+PATH_PARAMETERS: Mapping[str, Mapping[str, FieldKind]] = _frozen(
+    {
+        "/api/skills/{id}": _frozen({"id": Text("Skill id (digits; anything else is a 404)", example="3")}),
+        "/api/skills/category/{category}": _frozen(
+            {"category": Text("Category, exact, any letter case", example="Database")}
+        ),
+        "/api/ideas/{id}": _frozen({"id": IDEA_ID}),
+        "/docs/{asset}": _frozen({"asset": Text("A file of the docs page", example="swagger-ui.css")}),
+    }
+)
+
+# ---------------------------------------------------------------- response data
+# What is stored may predate today's input limits (the legacy migration keeps long titles and
+# legacy usernames whole), so answers promise types and shapes, not the input limits.
+_NAME = Text("Username, as registered", example="ada")
+USER = Shape(
+    "User", "A user as others may see them", _frozen({"id": USER_ID, "username": _NAME}), required=("id", "username")
+)
+PROFILE = Shape(
+    "Profile",
+    "The caller's own profile",
+    _frozen({"id": USER_ID, "username": _NAME, "role": Choice("Role", ROLES), "createdAt": TIMESTAMP}),
+    required=("id", "username", "role", "createdAt"),
+)
+IDEA = Shape(
+    "Idea",
+    "An idea",
+    _frozen(
+        {
+            "id": IDEA_ID,
+            "title": Text("Title", example="Skill-swap evenings"),
+            "description": Text("Description (null when none was given)", single_line=False, nullable=True),
+            "status": STATUS,
+            "userId": USER_ID,
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        }
+    ),
+    required=("id", "title", "description", "status", "userId", "createdAt", "updatedAt"),
+)
+SKILL = Shape(
+    "Skill",
+    "A skill of the catalogue",
+    _frozen(
+        {
+            "id": SKILL_ID,
+            "name": Text("Name", example="Python"),
+            "category": Text("Category", example="Programming Language"),
+            "proficiency": Text("Beginner, Intermediate, Advanced or Expert", example="Advanced"),
+            "description": Text("Description", single_line=False),
+        }
+    ),
+    required=("id", "name", "category", "proficiency"),
+    closed=False,
+)
+CATEGORY = Shape(
+    "Category",
+    "A category and how many skills it has",
+    _frozen({"name": Text("Category"), "count": Integer("Skills in it", minimum=1)}),
+    required=("name", "count"),
+)
+ROUTE = Shape(
+    "Endpoint",
+    "One endpoint of the route manifest",
+    _frozen(
+        {
+            "method": Text("HTTP method", example="GET"),
+            "path": Text("Path template", example="/api/skills/{id}"),
+            "access": Choice("Who may call it", ("public", "user", "owner", "admin")),
+            "summary": Text("What it does"),
+        }
+    ),
+    required=("method", "path", "access", "summary"),
+)
+HEALTH_CHECKS = Shape(
+    "HealthChecks",
+    "Each dependency's state",
+    _frozen({"table": Choice("The DynamoDB table", ("ok", "unreachable"))}),
+    required=("table",),
+)
+
+
+class Reply:
+    """What a function answers when it succeeds, inside the envelope ``{"success": true, ...}``:
+    ``data`` (when it has any), ``count`` (lists: ``counted``), ``nextCursor`` (paged lists),
+    ``message`` (writes) and any other top-level fields (``extra``). Without ``envelope`` the
+    body is ``data`` itself, in one of the ``media`` types. ``cacheable``: ETag, Cache-Control,
+    and 304 for a matching If-None-Match."""
+
+    __slots__ = ("status", "data", "message", "counted", "next_cursor", "extra", "cacheable", "envelope", "media")
+
+    def __init__(
+        self,
+        status: int = 200,
+        data: FieldKind | None = None,
+        *,
+        message: str | None = None,
+        counted: bool = False,
+        next_cursor: bool = False,
+        extra: Mapping[str, FieldKind] | None = None,
+        cacheable: bool = False,
+        envelope: bool = True,
+        media: tuple[str, ...] = ("application/json",),
+    ) -> None:
+        self.status = status
+        self.data = data
+        self.message = message
+        self.counted = counted
+        self.next_cursor = next_cursor
+        self.extra: Mapping[str, FieldKind] = extra or {}
+        self.cacheable = cacheable
+        self.envelope = envelope
+        self.media = media
+
+
+#: The success reply of every function of the route manifest.
+REPLIES: Mapping[str, Reply] = _frozen(
+    {
+        "api_index": Reply(
+            message="Skills & Ideas API",
+            extra=_frozen(
+                {
+                    "version": Text("API version", example="1.1.0"),
+                    "endpoints": ListOf(
+                        "`METHOD /path` of every endpoint", Text("Endpoint", example="GET /api/skills")
+                    ),
+                    "routes": ListOf("Every endpoint", ROUTE),
+                }
+            ),
+        ),
+        "health": Reply(
+            extra=_frozen({"status": Choice("Service status", ("ok",)), "checks": HEALTH_CHECKS}),
+        ),
+        "register": Reply(201, USER, message="User registered successfully"),
+        "login": Reply(
+            message="Login successful",
+            extra=_frozen(
+                {
+                    "token": Text("HS256 JWT; send as `Authorization: Bearer <token>`", min_length=1),
+                    "expiresIn": Integer("Seconds the token is valid", minimum=1, example=86400),
+                    "user": USER,
+                }
+            ),
+        ),
+        "me": Reply(data=PROFILE),
+        "list_skills": Reply(data=ListOf("Skills", SKILL), counted=True, next_cursor=True, cacheable=True),
+        "list_skill_categories": Reply(data=ListOf("Categories", CATEGORY), counted=True, cacheable=True),
+        "get_skill": Reply(data=SKILL, cacheable=True),
+        "list_skills_by_category": Reply(data=ListOf("Skills", SKILL), counted=True, cacheable=True),
+        "create_skill": Reply(201, SKILL, message="Skill created successfully"),
+        "replace_skill": Reply(data=SKILL, message="Skill updated successfully"),
+        "update_skill": Reply(data=SKILL, message="Skill updated successfully"),
+        "delete_skill": Reply(message="Skill deleted successfully"),
+        "list_ideas": Reply(data=ListOf("Ideas", IDEA), counted=True, next_cursor=True, cacheable=True),
+        "get_idea": Reply(data=IDEA, cacheable=True),
+        "create_idea": Reply(201, IDEA, message="Idea created successfully"),
+        "replace_idea": Reply(data=IDEA, message="Idea updated successfully"),
+        "update_idea": Reply(data=IDEA, message="Idea updated successfully"),
+        "delete_idea": Reply(message="Idea deleted successfully"),
+        "openapi_document": Reply(data=AnyJson("This OpenAPI 3.1 document"), cacheable=True, envelope=False),
+        "api_docs": Reply(data=Text("The Swagger UI page"), cacheable=True, envelope=False, media=("text/html",)),
+        "api_docs_asset": Reply(
+            data=Text("A script, style sheet or licence text of Swagger UI"),
+            cacheable=True,
+            envelope=False,
+            media=("text/javascript", "text/css", "text/plain"),
+        ),
+    }
+)
+
+_SKILL_CONFLICT = (
+    "A skill with this name already exists",
+    "The name is taken (in any letter case), or others kept changing the catalogue at the same time",
+)
+_IDEA_CONFLICT = (
+    "The idea was changed or deleted at the same time; reload and retry",
+    "Someone changed or deleted the idea between its read and this write",
+)
+#: Refusals particular to a function, status -> (the message, what it means), beyond those every
+#: route of its kind can answer (400 for bad input, 401/403 by access level, 404 for an unknown
+#: id, 503 when a dependency fails).
+REFUSALS: Mapping[str, Mapping[int, tuple[str, str]]] = _frozen(
+    {
+        "register": {409: ("User already exists", "The name is taken, in any letter case or width")},
+        "login": {401: ("Invalid credentials", "An unknown user or a wrong password, alike")},
+        "me": {404: ("User not found", "The token's user no longer exists")},
+        "create_skill": {409: _SKILL_CONFLICT},
+        "replace_skill": {409: _SKILL_CONFLICT},
+        "update_skill": {409: _SKILL_CONFLICT},
+        "replace_idea": {409: _IDEA_CONFLICT},
+        "update_idea": {409: _IDEA_CONFLICT},
+    }
+)
