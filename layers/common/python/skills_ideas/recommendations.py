@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
@@ -273,8 +272,7 @@ def confirm(caller_id: str, idea_id: str, skill_ids: list[int], catalogue: Catal
     return shown(entries, catalogue)
 
 
-@dataclass(frozen=True)
-class IdeasOfSkill:
+class IdeasOfSkill(NamedTuple):
     skill_id: int
     limit: int
     cursor: str | None

@@ -28,8 +28,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 PHRASE_WEIGHT = 3.0
 NAME_TERM_WEIGHT = 1.2
@@ -67,8 +66,7 @@ _SYMBOLS = {"c++": "cpp", "c#": "csharp", "f#": "fsharp", ".net": "dotnet", "asp
 _TOKEN = re.compile(r"\.net\b|[a-z0-9]+(?:[.+#][a-z0-9]+)*(?:\+\+|#)?", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     term: str  # the normalised, stemmed form every comparison uses
     surface: str  # the word as written
     start: int = 0  # where it is in the text
@@ -127,8 +125,7 @@ def content_terms(text: str) -> list[str]:
     return [token.term for token in tokenize(text) if token.term not in STOPWORDS]
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(NamedTuple):
     terms: tuple[str, ...]
     surface: str  # as the catalogue writes it (for the capital-letters rule)
 
@@ -137,8 +134,7 @@ class Phrase:
         return len(self.terms) == 1 and self.terms[0] in AMBIGUOUS
 
 
-@dataclass
-class _Skill:
+class _Skill(NamedTuple):
     id: int
     name: str
     phrases: list[Phrase]
@@ -146,11 +142,10 @@ class _Skill:
     description_tf: dict[str, int]
     description_length: int
     category_terms: set[str]
-    implies: list[int] = field(default_factory=list)
+    implies: list[int]
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     skill_id: int
     score: float
     matched: tuple[str, ...]  # the idea's words that matched, as written, in order of weight
@@ -205,7 +200,7 @@ class SkillMatcher:
             for term in description:
                 tf[term] = tf.get(term, 0) + 1
             category = set(content_terms(str(raw.get("category") or "")))
-            self.skills.append(_Skill(raw["id"], raw["name"], phrases, name_terms, tf, len(description), category))
+            self.skills.append(_Skill(raw["id"], raw["name"], phrases, name_terms, tf, len(description), category, []))
         documents = [s.name_terms | set(s.description_tf) | s.category_terms for s in self.skills]
         total = max(len(documents), 1)
         frequency: dict[str, int] = {}
@@ -221,11 +216,11 @@ class SkillMatcher:
         for skill in self.skills:  # Django's description names Python: Django implies Python
             description_tokens = tokenize(str(descriptions.get(skill.id, "")))
             where = _positions(description_tokens)
-            skill.implies = [
+            skill.implies.extend(
                 other
                 for terms, other in by_name.items()
                 if other != skill.id and _find(Phrase(terms, ""), description_tokens, where) is not None
-            ]
+            )
 
     def score(self, title: str, description: str | None = None) -> list[Match]:
         """Every skill with any evidence, best first (ties in catalogue order)."""
