@@ -170,7 +170,9 @@ def test_the_ideas_of_a_skill_come_newest_first_in_pages_of_one_query(world, mon
     assert walk_pages(fetch, 3) == expected
     first = skill_ideas(ID["PostgreSQL"], {"_limit": "1"})[1]["data"][0]
     assert set(first) == {"id", "title", "status", "userId", "createdAt", "score", "confirmed"}
-    assert first["title"] == created[-1]["title"] and first["confirmed"] is False and first["score"] >= 1
+    newest = next(i for i in created if i["id"] == expected[0])
+    assert (first["id"], first["title"], first["status"]) == (newest["id"], newest["title"], newest["status"])
+    assert first["confirmed"] is False and first["score"] >= 1
 
 
 @pytest.mark.parametrize("skill_id", ["999", "abc", "-1"])
@@ -332,3 +334,32 @@ def test_a_deleted_skill_leaves_the_ideas_it_was_linked_to(world):
     assert linked_ids(ID["Kubernetes"]) == []
     stored = models.IdeaSkillsModel.get(f"USER#{linked['userId']}", f"IDEASKILLS#{linked['id']}")
     assert [e["id"] for e in stored.skills] == [ID["Data Visualization"]]
+
+
+def test_sync_follows_the_idea_as_stored_whatever_order_events_come_in(world):
+    idea = create(K8S_IDEA)
+    assert recommendations.sync_idea(idea["id"]) == "refreshed"
+    assert recommendations.sync_idea(idea["id"]) == "unchanged"  # a repeated event
+    status, _ = invoke(
+        "update_idea",
+        event(
+            "PATCH",
+            f"/api/ideas/{idea['id']}",
+            resource="/api/ideas/{id}",
+            path_params={"id": idea["id"]},
+            body={"title": "Redis queue", "description": "Jobs."},
+            caller=ADA,
+        ),
+    )
+    assert status == 200
+    assert recommendations.sync_idea(idea["id"]) == "refreshed"
+    assert linked_ids(ID["Redis"]) == [idea["id"]] and linked_ids(ID["Kubernetes"]) == []
+    invoke(
+        "delete_idea",
+        event(
+            "DELETE", f"/api/ideas/{idea['id']}", resource="/api/ideas/{id}", path_params={"id": idea["id"]}, caller=ADA
+        ),
+    )
+    assert recommendations.sync_idea(idea["id"]) == "forgotten"
+    assert recommendations.sync_idea(idea["id"]) == "absent"
+    assert linked_ids(ID["Redis"]) == []

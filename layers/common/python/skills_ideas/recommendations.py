@@ -195,6 +195,18 @@ def forget_idea(idea_id: str, owner_id: str | None = None) -> bool:
     return True
 
 
+def sync_idea(idea_id: str, owner_id: str | None = None, *, catalogue: Catalogue | None = None) -> str:
+    """Bring an idea's links in line with the idea as the table has it now: refreshed while it
+    exists, forgotten once it is gone. Safe to call for any event of the idea, in any order and
+    any number of times (EventBridge does not keep order). Returns what it did: "refreshed",
+    "unchanged" or "forgotten" ("absent" when there was nothing to forget)."""
+    try:
+        idea = ideas.get(idea_id)
+    except NotFound:
+        return "forgotten" if forget_idea(idea_id, owner_id) else "absent"
+    return "refreshed" if refresh_idea(idea, catalogue=catalogue) else "unchanged"
+
+
 def refresh_for_catalogue_change(
     before: dict[str, Any] | None, after: dict[str, Any] | None, *, catalogue: Catalogue | None = None
 ) -> int:
