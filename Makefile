@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help install update-deps dev invoke lint unit test bench load capacity synth openapi clean layer infra-tests preflight diff deploy e2e sam-env browser fuzz
+.PHONY: help install update-deps dev invoke lint unit test bench load eval capacity synth openapi clean layer infra-tests preflight diff deploy e2e sam-env browser fuzz
 
 help: ## list the verbs
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -101,6 +101,9 @@ fuzz: install ## schemathesis against the local API, from docs/openapi.json (bou
 
 bench: install ## cold first response of every handler vs a boto3 floor, interleaved (WRITE=1: into docs/performance.md)
 	$(BIN)/python bench/cold_start.py $(if $(WRITE),--write docs/performance.md)
+
+eval: install ## skill recommendations vs the labelled ideas: precision@3, recall@5, MRR, model and baseline (MISTAKES=dev|test)
+	$(BIN)/python bench/eval/evaluate.py $(if $(MISTAKES),--mistakes $(MISTAKES))
 
 load: install ## locust at 1/8/32/64 users on a fresh local stack, or HOST=https://<stage>; writes docs/load.md
 	$(BIN)/python bench/load.py $(if $(HOST),--host '$(HOST)') --write docs/load.md

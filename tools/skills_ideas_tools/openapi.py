@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skills_ideas import __version__, contract
-from skills_ideas.contract import AnyJson, Choice, FieldKind, Integer, ListOf, Reply, Shape, Text
+from skills_ideas.contract import AnyJson, Boolean, Choice, FieldKind, Integer, ListOf, Number, Reply, Shape, Text
 from skills_ideas.http import MAX_BODY_BYTES
 from skills_ideas.routes import ROUTES, Route
 from skills_ideas_tools.gateway import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
@@ -113,6 +113,13 @@ class Builder:
             return _choice(kind)
         if isinstance(kind, Integer):
             return _integer(kind)
+        if isinstance(kind, Number):
+            number: Schema = {"type": "number", "description": kind.description}
+            if kind.minimum is not None:
+                number["minimum"] = kind.minimum
+            return number
+        if isinstance(kind, Boolean):
+            return {"type": "boolean", "description": kind.description}
         if isinstance(kind, ListOf):
             return {"type": "array", "description": kind.description, "items": self.schema(kind.items)}
         if isinstance(kind, Shape):
@@ -178,6 +185,8 @@ NOT_FOUND = {
     "/api/skills/{id}": "Skill not found",
     "/api/ideas/{id}": "Idea not found",
     "/docs/{asset}": "Not found",
+    "/api/ideas/{id}/skills": "Idea not found",
+    "/api/skills/{id}/ideas": "Skill not found",
 }
 
 

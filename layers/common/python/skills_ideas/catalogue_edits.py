@@ -32,6 +32,8 @@ NAME_MAX = contract.SKILL_NAME_MAX
 CATEGORY_MAX = contract.SKILL_CATEGORY_MAX
 DESCRIPTION_MAX = contract.SKILL_DESCRIPTION_MAX
 PROFICIENCIES = contract.PROFICIENCIES
+ALIASES_MAX = contract.SKILL_ALIASES_MAX
+ALIAS_MAX = contract.SKILL_ALIAS_MAX
 FIELDS = set(contract.SKILL_INPUT.fields)
 READ_ONLY_FIELDS = frozenset(contract.SKILL_INPUT.ignored)
 #: What an edit invalidates at the edge: every public skill read (the wildcard covers
@@ -85,17 +87,39 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+def _aliases(body: dict[str, Any]) -> list[str]:
+    """Optional other names of the skill (``k8s`` for Kubernetes) that skill recommendations
+    match like the name: at most ``ALIASES_MAX`` distinct strings of 1 to ``ALIAS_MAX`` characters."""
+    value = body.get("aliases")
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > ALIASES_MAX:
+        raise BadRequest(f"Aliases must be a list of at most {ALIASES_MAX} strings")
+    aliases: list[str] = []
+    for n, alias in enumerate(value):
+        checked = text({"alias": alias}, "alias", max_length=ALIAS_MAX, required=True, label=f"Alias {n + 1}")
+        if checked.lower() in (a.lower() for a in aliases):
+            raise BadRequest(f"Alias {n + 1} repeats {checked!r}")
+        aliases.append(checked)
+    return aliases
+
+
+def _optional(body: dict[str, Any]) -> dict[str, Any]:
+    """Fields a skill has only when given (so a skill written without them keeps the legacy shape)."""
+    return {"aliases": _aliases(body)} if "aliases" in body else {}
+
+
 def validate_full(body: dict[str, Any]) -> dict[str, Any]:
     """A complete skill (create, replace): name, category and proficiency required."""
     reject_unknown(body, FIELDS, READ_ONLY_FIELDS)
-    return {name: check(body) for name, check in _VALIDATORS.items()}
+    return {**{name: check(body) for name, check in _VALIDATORS.items()}, **_optional(body)}
 
 
 def validate_patch(body: dict[str, Any]) -> dict[str, Any]:
     reject_unknown(body, FIELDS, READ_ONLY_FIELDS)
-    changes = {name: check(body) for name, check in _VALIDATORS.items() if name in body}
+    changes = {name: check(body) for name, check in _VALIDATORS.items() if name in body} | _optional(body)
     if not changes:
-        raise BadRequest("Provide at least one of: name, category, proficiency, description")
+        raise BadRequest("Provide at least one of: name, category, proficiency, description, aliases")
     return changes
 
 

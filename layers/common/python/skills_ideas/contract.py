@@ -141,7 +141,24 @@ class AnyJson:
         self.description = description
 
 
-FieldKind = Text | Choice | Integer | ListOf | Shape | AnyJson
+class Number:
+    """A JSON number (scores)."""
+
+    __slots__ = ("description", "minimum")
+
+    def __init__(self, description: str, minimum: float | None = None) -> None:
+        self.description = description
+        self.minimum = minimum
+
+
+class Boolean:
+    __slots__ = ("description",)
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+
+FieldKind = Text | Choice | Integer | Number | Boolean | ListOf | Shape | AnyJson
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -165,6 +182,11 @@ LOGIN_NAME_MAX = 255
 IDEA_TITLE_MAX = 200
 IDEA_DESCRIPTION_MAX = 5000
 SKILL_NAME_MAX = 100
+#: Other names of a skill the recommendations match (abbreviations, spellings: docs/recommendations.md).
+SKILL_ALIASES_MAX = 20
+SKILL_ALIAS_MAX = 50
+#: Skills an owner may confirm for one idea (and suggestions shown at most).
+IDEA_SKILLS_MAX = 10
 SKILL_CATEGORY_MAX = 100
 SKILL_DESCRIPTION_MAX = 1000
 #: Page sizes (`_limit`) of both listings.
@@ -260,8 +282,19 @@ IDEA_PATCH = Shape(
     ignored=IDEA_READ_ONLY,
     min_fields=1,
 )
+SKILL_ALIASES = ListOf(
+    f"Other names the recommendations match: at most {SKILL_ALIASES_MAX}, each 1-{SKILL_ALIAS_MAX} characters, "
+    "distinct in any letter case",
+    Text("An alias, e.g. k8s", min_length=1, max_length=SKILL_ALIAS_MAX),
+)
 _SKILL_FIELDS = _frozen(
-    {"name": SKILL_NAME, "category": SKILL_CATEGORY, "proficiency": PROFICIENCY, "description": SKILL_DESCRIPTION}
+    {
+        "name": SKILL_NAME,
+        "category": SKILL_CATEGORY,
+        "proficiency": PROFICIENCY,
+        "description": SKILL_DESCRIPTION,
+        "aliases": SKILL_ALIASES,
+    }
 )
 SKILL_READ_ONLY = ("id",)
 SKILL_INPUT = Shape(
@@ -273,10 +306,17 @@ SKILL_INPUT = Shape(
 )
 SKILL_PATCH = Shape(
     "SkillPatch",
-    "Some fields of a skill: at least one of name, category, proficiency, description.",
+    "Some fields of a skill: at least one of name, category, proficiency, description, aliases.",
     _SKILL_FIELDS,
     ignored=SKILL_READ_ONLY,
     min_fields=1,
+)
+SKILL_CONFIRMATION = Shape(
+    "SkillConfirmation",
+    f"The skills an idea needs, best first: at most {IDEA_SKILLS_MAX} distinct catalogue skill ids; they replace "
+    "the suggestions",
+    _frozen({"skillIds": ListOf("Catalogue skill ids", Integer("Skill id", minimum=1, example=3))}),
+    required=("skillIds",),
 )
 NEW_ACCOUNT = Shape(
     "Registration",
@@ -304,6 +344,7 @@ BODIES: Mapping[str, Shape] = _frozen(
         "create_skill": SKILL_INPUT,
         "replace_skill": SKILL_INPUT,
         "update_skill": SKILL_PATCH,
+        "confirm_idea_skills": SKILL_CONFIRMATION,
     }
 )
 
@@ -344,6 +385,17 @@ QUERIES: Mapping[str, Mapping[str, FieldKind]] = _frozen(
         ),
     }
 )
+QUERIES = _frozen(
+    {
+        **QUERIES,
+        "list_skill_ideas": _frozen(
+            {
+                "_limit": Integer(f"Page size, {PAGE_MIN}-{PAGE_MAX}", PAGE_MIN, PAGE_MAX, default=IDEAS_PAGE_DEFAULT),
+                "cursor": _CURSOR,
+            }
+        ),
+    }
+)
 #: Path parameters, by route path.
 PATH_PARAMETERS: Mapping[str, Mapping[str, FieldKind]] = _frozen(
     {
@@ -353,6 +405,8 @@ PATH_PARAMETERS: Mapping[str, Mapping[str, FieldKind]] = _frozen(
         ),
         "/api/ideas/{id}": _frozen({"id": IDEA_ID}),
         "/docs/{asset}": _frozen({"asset": Text("A file of the docs page", example="swagger-ui.css")}),
+        "/api/ideas/{id}/skills": _frozen({"id": IDEA_ID}),
+        "/api/skills/{id}/ideas": _frozen({"id": Text("Skill id (digits; anything else is a 404)", example="3")}),
     }
 )
 
@@ -395,10 +449,42 @@ SKILL = Shape(
             "category": Text("Category", example="Programming Language"),
             "proficiency": Text("Beginner, Intermediate, Advanced or Expert", example="Advanced"),
             "description": Text("Description", single_line=False),
+            "aliases": ListOf("Other names the recommendations match", Text("An alias")),
         }
     ),
     required=("id", "name", "category", "proficiency"),
     closed=False,
+)
+SKILL_SUGGESTION = Shape(
+    "SkillOfIdea",
+    "A skill an idea needs: suggested by the model (with its evidence) or confirmed by the owner",
+    _frozen(
+        {
+            "id": SKILL_ID,
+            "name": Text("Skill name", example="PostgreSQL"),
+            "category": Text("Category", example="Database"),
+            "score": Number("Relevance: higher is better; suggestions score at least the threshold", minimum=0),
+            "matched": ListOf("The idea's words that matched", Text("A word or phrase", example="postgres")),
+            "confirmed": Boolean("Confirmed by the idea's owner"),
+        }
+    ),
+    required=("id", "name", "category", "score", "matched", "confirmed"),
+)
+IDEA_OF_SKILL = Shape(
+    "IdeaOfSkill",
+    "An idea that needs a skill",
+    _frozen(
+        {
+            "id": IDEA_ID,
+            "title": Text("Title"),
+            "status": Text("Status"),
+            "userId": USER_ID,
+            "createdAt": TIMESTAMP,
+            "score": Number("How strongly the idea needs the skill", minimum=0),
+            "confirmed": Boolean("Confirmed by the idea's owner"),
+        }
+    ),
+    required=("id", "title", "status", "userId", "createdAt", "score", "confirmed"),
 )
 CATEGORY = Shape(
     "Category",
@@ -504,6 +590,15 @@ REPLIES: Mapping[str, Reply] = _frozen(
         "replace_idea": Reply(data=IDEA, message="Idea updated successfully"),
         "update_idea": Reply(data=IDEA, message="Idea updated successfully"),
         "delete_idea": Reply(message="Idea deleted successfully"),
+        "get_idea_skills": Reply(data=ListOf("The idea's skills, best first", SKILL_SUGGESTION), counted=True),
+        "confirm_idea_skills": Reply(
+            data=ListOf("The confirmed skills, in the owner's order", SKILL_SUGGESTION),
+            counted=True,
+            message="Skills confirmed",
+        ),
+        "list_skill_ideas": Reply(
+            data=ListOf("Ideas that need the skill, newest first", IDEA_OF_SKILL), counted=True, next_cursor=True
+        ),
         "openapi_document": Reply(data=AnyJson("This OpenAPI 3.1 document"), cacheable=True, envelope=False),
         "api_docs": Reply(data=Text("The Swagger UI page"), cacheable=True, envelope=False, media=("text/html",)),
         "api_docs_asset": Reply(

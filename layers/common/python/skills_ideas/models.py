@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -113,6 +113,44 @@ class IdeaAliasModel(Model):
     ideaKey = UnicodeAttribute()
 
 
+class IdeaSkillsModel(Model):
+    """``USER#<ownerId>`` / ``IDEASKILLS#<ideaId>``: the skills an idea needs, ranked, with
+    scores, matched words and whether the owner confirmed them (skills_ideas.recommendations)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    ideaId = UnicodeAttribute()
+    userId = UnicodeAttribute()
+    ideaSort = UnicodeAttribute()  # the sort key of the idea's links on the skill side
+    title = UnicodeAttribute()  # the summary the links repeat, to tell when they need rewriting
+    status = UnicodeAttribute()
+    confirmed = BooleanAttribute(default=False)
+    skills = JSONAttribute()  # [{"id", "score", "matched", "confirmed"}], best first
+    catalogueVersion = UnicodeAttribute(null=True)
+    updatedAt = UnicodeAttribute()
+
+
+class SkillIdeaModel(Model):
+    """``SKILL#<skillId>`` / ``<idea createdAt>#<ideaId>``: one idea that needs the skill, with
+    the summary a listing shows; the skill's partition holds its ideas newest last."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    ideaId = UnicodeAttribute()
+    userId = UnicodeAttribute()
+    title = UnicodeAttribute()
+    status = UnicodeAttribute()
+    createdAt = UnicodeAttribute()
+    score = NumberAttribute()
+    confirmed = BooleanAttribute(default=False)
+
+
 def user_key(user_id: str) -> str:
     return f"USER#{user_id}"
 
@@ -127,7 +165,14 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-MODELS: tuple[type[Model], ...] = (UserModel, UsernameModel, IdeaModel, IdeaAliasModel)
+MODELS: tuple[type[Model], ...] = (
+    UserModel,
+    UsernameModel,
+    IdeaModel,
+    IdeaAliasModel,
+    IdeaSkillsModel,
+    SkillIdeaModel,
+)
 _bound: TableConfig | None = None
 
 

@@ -149,6 +149,31 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas", ("table:read", "table:write")
     ),
+    Route(
+        "GET",
+        "/api/ideas/{id}/skills",
+        "get_idea_skills",
+        "public",
+        "The catalogue skills an idea most likely needs, best first, with scores and matched words",
+        ("table:read", "catalogue:read"),
+    ),
+    Route(
+        "PUT",
+        "/api/ideas/{id}/skills",
+        "confirm_idea_skills",
+        "owner",
+        "Confirm the skills one of your ideas needs (they replace the suggestions)",
+        ("table:read", "table:write", "catalogue:read"),
+    ),
+    Route(
+        "GET",
+        "/api/skills/{id}/ideas",
+        "list_skill_ideas",
+        "public",
+        "The ideas that need a skill, newest first, paged",
+        ("table:read", "catalogue:read", "cursor:sign"),
+        query=("_limit", "cursor"),
+    ),
     Route("GET", "/openapi.json", "openapi_document", "public", "This API's OpenAPI 3.1 document"),
     Route("GET", "/docs", "api_docs", "public", "Interactive API documentation (Swagger UI)"),
     Route("GET", "/docs/{asset}", "api_docs_asset", "public", "A script or style sheet of the documentation page"),

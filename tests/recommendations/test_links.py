@@ -1,0 +1,365 @@
+"""Skill links in the table: the three endpoints and the interface the event consumer calls
+(refresh_idea, forget_idea, refresh_for_catalogue_change), on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+from botocore.client import BaseClient
+
+from skills_ideas import ideas, models, recommendations
+from skills_ideas.skill_matcher import LIMIT
+from tests.support import DEFAULT_CATALOGUE, bind_models, epoch_ms, event, invoke, walk_pages
+
+SKILLS = json.loads(DEFAULT_CATALOGUE.read_text())["skills"]
+ID = {s["name"]: s["id"] for s in SKILLS}
+ADA = {"userId": "u-ada", "username": "ada", "role": "user"}
+BOB = {"userId": "u-bob", "username": "bob", "role": "user"}
+K8S_IDEA = {
+    "title": "k8s cost explorer",
+    "description": "Show Kubernetes spend per namespace as charts and dashboards.",
+}
+
+
+@pytest.fixture
+def world(aws) -> Iterator[None]:
+    """The moto world, models bound, and no catalogue copy kept from another test."""
+    bind_models()
+    recommendations._store = None
+    yield
+    recommendations._store = None
+
+
+def create(fields: dict, who: dict = ADA, at: str | None = None) -> dict:
+    with mock.patch.object(ideas, "now_ms", return_value=epoch_ms(at)) if at else _nothing():
+        status, body = invoke("create_idea", event("POST", "/api/ideas", body=fields, caller=who))
+    assert status == 201, body
+    return body["data"]
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def idea_skills(idea_id: str) -> tuple[int, dict]:
+    return invoke(
+        "get_idea_skills",
+        event("GET", f"/api/ideas/{idea_id}/skills", resource="/api/ideas/{id}/skills", path_params={"id": idea_id}),
+    )
+
+
+def skill_ideas(skill_id: int | str, query: dict | None = None) -> tuple[int, dict]:
+    return invoke(
+        "list_skill_ideas",
+        event(
+            "GET",
+            f"/api/skills/{skill_id}/ideas",
+            resource="/api/skills/{id}/ideas",
+            path_params={"id": str(skill_id)},
+            query=query,
+        ),
+    )
+
+
+def confirm(idea_id: str, body: object, who: dict = ADA) -> tuple[int, dict]:
+    return invoke(
+        "confirm_idea_skills",
+        event(
+            "PUT",
+            f"/api/ideas/{idea_id}/skills",
+            resource="/api/ideas/{id}/skills",
+            path_params={"id": idea_id},
+            body=body,
+            caller=who,
+        ),
+    )
+
+
+@contextmanager
+def dynamodb_calls(monkeypatch) -> Iterator[list[str]]:
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", recording)
+        yield calls
+
+
+def linked_ids(skill_id: int) -> list[str]:
+    status, body = skill_ideas(skill_id, {"_limit": "100"})
+    assert status == 200, body
+    return [i["id"] for i in body["data"]]
+
+
+# ---------------------------------------------------------------- GET /api/ideas/{id}/skills
+def test_an_ideas_skills_come_best_first_with_scores_and_the_words_that_matched(world):
+    idea = create(K8S_IDEA)
+    assert recommendations.refresh_idea(idea) is True
+    status, body = idea_skills(idea["id"])
+    assert status == 200, body
+    skills = body["data"]
+    assert [s["name"] for s in skills] == ["Kubernetes", "Data Visualization"]
+    assert body["count"] == 2
+    kubernetes = skills[0]
+    assert kubernetes["id"] == ID["Kubernetes"] and kubernetes["category"] == "DevOps"
+    assert kubernetes["matched"][:2] == ["k8s", "Kubernetes"] or "k8s" in kubernetes["matched"]
+    assert kubernetes["score"] > skills[1]["score"] > 0
+    assert {"charts", "dashboards"} <= set(skills[1]["matched"])
+    assert not any(s["confirmed"] for s in skills)
+
+
+def test_before_its_first_ranking_an_idea_is_ranked_on_read_and_nothing_is_written(world, monkeypatch):
+    idea = create(K8S_IDEA)
+    with dynamodb_calls(monkeypatch) as calls:
+        status, body = idea_skills(idea["id"])
+    assert status == 200
+    assert [s["name"] for s in body["data"]] == ["Kubernetes", "Data Visualization"]
+    assert set(calls) == {"GetItem"}  # the idea, and its (absent) links
+    assert linked_ids(ID["Kubernetes"]) == []
+
+
+def test_an_idea_that_matches_nothing_has_no_skills(world):
+    idea = create({"title": "Community garden rota", "description": "Neighbours water the plots on weekends."})
+    recommendations.refresh_idea(idea)
+    assert idea_skills(idea["id"]) == (200, {"success": True, "count": 0, "data": []})
+
+
+def test_skills_of_an_unknown_idea_are_404(world):
+    assert idea_skills("u-ada-01JDQ3A9X8Q7W6E5R4T3Y2U1I0")[0] == 404
+    assert idea_skills("nonsense")[1] == {"success": False, "message": "Idea not found"}
+
+
+def test_an_idea_links_at_most_ten_skills(world):
+    idea = create({"title": "Everything", "description": " ".join(s["name"] for s in SKILLS)})
+    recommendations.refresh_idea(idea)
+    assert idea_skills(idea["id"])[1]["count"] == LIMIT
+    linked = [s["id"] for s in SKILLS if idea["id"] in linked_ids(s["id"])]
+    assert len(linked) == LIMIT
+
+
+# ---------------------------------------------------------------- GET /api/skills/{id}/ideas
+def test_the_ideas_of_a_skill_come_newest_first_in_pages_of_one_query(world, monkeypatch):
+    created = [
+        create({"title": f"Postgres idea {n}", "description": "Tune PostgreSQL."}, at=f"2026-01-01T00:{n:02d}:00.000Z")
+        for n in range(7)
+    ]
+    created.append(create({"title": "Postgres twin", "description": "Same minute."}, at="2026-01-01T00:06:00.000Z"))
+    create({"title": "A Redis cache", "description": "Nothing relational."})
+    for idea in created:
+        recommendations.refresh_idea(idea)
+    expected = [i["id"] for i in sorted(created, key=lambda i: (i["createdAt"], i["id"]), reverse=True)]
+
+    def fetch(cursor):
+        query = {"_limit": "3", **({"cursor": cursor} if cursor else {})}
+        with dynamodb_calls(monkeypatch) as calls:
+            status, body = skill_ideas(ID["PostgreSQL"], query)
+        assert status == 200, body
+        assert calls == ["Query"]  # one Query per page, nothing else
+        return body["data"], body.get("nextCursor")
+
+    assert walk_pages(fetch, 3) == expected
+    first = skill_ideas(ID["PostgreSQL"], {"_limit": "1"})[1]["data"][0]
+    assert set(first) == {"id", "title", "status", "userId", "createdAt", "score", "confirmed"}
+    newest = next(i for i in created if i["id"] == expected[0])
+    assert (first["id"], first["title"], first["status"]) == (newest["id"], newest["title"], newest["status"])
+    assert first["confirmed"] is False and first["score"] >= 1
+
+
+@pytest.mark.parametrize("skill_id", ["999", "abc", "-1"])
+def test_ideas_of_an_unknown_skill_are_404(world, skill_id):
+    assert skill_ideas(skill_id) == (404, {"success": False, "message": "Skill not found"})
+
+
+def test_a_changed_or_foreign_cursor_is_a_400(world):
+    for n in range(3):
+        recommendations.refresh_idea(create({"title": f"Go tool {n}", "description": "Written in Go."}))
+    cursor = skill_ideas(ID["Go"], {"_limit": "1"})[1]["nextCursor"]
+    tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+    assert skill_ideas(ID["Go"], {"cursor": tampered})[0] == 400
+    status, body = skill_ideas(ID["Rust"], {"cursor": cursor})
+    assert status == 400 and "different query" in body["message"]
+    assert skill_ideas(ID["Go"], {"_limit": "0"})[0] == 400
+    assert skill_ideas(ID["Go"], {"_limit": "101"})[0] == 400
+
+
+# ---------------------------------------------------------------- PUT /api/ideas/{id}/skills
+def test_the_owner_confirms_skills_and_they_replace_the_suggestions_on_both_sides(world):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    status, body = confirm(idea["id"], {"skillIds": [ID["Kubernetes"], ID["Go"]]})
+    assert status == 200, body
+    assert body["message"] == "Skills confirmed"
+    assert [(s["name"], s["confirmed"]) for s in body["data"]] == [("Kubernetes", True), ("Go", True)]
+    assert idea_skills(idea["id"])[1]["data"] == body["data"]
+    assert idea["id"] in linked_ids(ID["Go"])
+    assert idea["id"] not in linked_ids(ID["Data Visualization"])  # the suggestion is gone
+    link = skill_ideas(ID["Kubernetes"])[1]["data"][0]
+    assert link["confirmed"] is True
+
+
+def test_a_refresh_keeps_confirmed_skills_and_follows_the_ideas_edits(world):
+    idea = create(K8S_IDEA)
+    confirm(idea["id"], {"skillIds": [ID["Go"]]})
+    edited = {**idea, "title": "Renamed: Terraform for k8s", "status": "Planning"}
+    assert recommendations.refresh_idea(edited) is True
+    assert [s["name"] for s in idea_skills(idea["id"])[1]["data"]] == ["Go"]
+    link = skill_ideas(ID["Go"])[1]["data"][0]
+    assert (link["title"], link["status"], link["confirmed"]) == ("Renamed: Terraform for k8s", "Planning", True)
+
+
+def test_confirming_no_skills_says_the_idea_needs_none(world):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    assert confirm(idea["id"], {"skillIds": []}) == (
+        200,
+        {"success": True, "message": "Skills confirmed", "count": 0, "data": []},
+    )
+    assert linked_ids(ID["Kubernetes"]) == []
+    recommendations.refresh_idea(idea)
+    assert idea_skills(idea["id"])[1]["data"] == []
+
+
+def test_only_the_owner_confirms(world):
+    idea = create(K8S_IDEA)
+    assert confirm(idea["id"], {"skillIds": [1]}, who=BOB) == (
+        403,
+        {"success": False, "message": "You can only change your own ideas"},
+    )
+    assert confirm("u-ada-01JDQ3A9X8Q7W6E5R4T3Y2U1I0", {"skillIds": [1]})[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "skillIds is required"),
+        ({"skillIds": [1], "extra": 1}, "Unknown field(s): extra"),
+        ({"skillIds": "1"}, "skillIds must be a list of at most 10 skill ids"),
+        ({"skillIds": list(range(1, 12))}, "skillIds must be a list of at most 10 skill ids"),
+        ({"skillIds": [1, "2"]}, "skillIds must hold skill ids (integers)"),
+        ({"skillIds": [True]}, "skillIds must hold skill ids (integers)"),
+        ({"skillIds": [1, 1]}, "skillIds must not repeat a skill"),
+        ({"skillIds": [1, 999, 1000]}, "Unknown skill id(s): 999, 1000"),
+    ],
+)
+def test_a_malformed_confirmation_is_a_400_that_says_why(world, body, message):
+    idea = create(K8S_IDEA)
+    assert confirm(idea["id"], body) == (400, {"success": False, "message": message})
+
+
+# ---------------------------------------------------------------- the event consumer's interface
+def test_refreshing_an_unchanged_idea_writes_nothing(world, monkeypatch):
+    idea = create(K8S_IDEA)
+    assert recommendations.refresh_idea(idea) is True
+    with dynamodb_calls(monkeypatch) as calls:
+        assert recommendations.refresh_idea(idea) is False
+    assert calls == ["GetItem"]
+
+
+def test_an_edit_moves_the_links_to_the_skills_the_new_text_needs(world):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    recommendations.refresh_idea({**idea, "title": "Redis leaderboard", "description": "Sorted sets."})
+    assert linked_ids(ID["Kubernetes"]) == []
+    assert linked_ids(ID["Redis"]) == [idea["id"]]
+
+
+def test_forgetting_an_idea_removes_both_sides(world):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    assert recommendations.forget_idea(idea["id"]) is True
+    assert linked_ids(ID["Kubernetes"]) == []
+    assert recommendations.forget_idea(idea["id"]) is False
+    status, _ = invoke(
+        "delete_idea",
+        event(
+            "DELETE", f"/api/ideas/{idea['id']}", resource="/api/ideas/{id}", path_params={"id": idea["id"]}, caller=ADA
+        ),
+    )
+    assert status == 200
+    assert idea_skills(idea["id"])[0] == 404
+
+
+def test_an_idea_whose_id_does_not_name_its_owner_is_forgotten_with_the_owner_given(world):
+    item, alias = ideas.aliased_item(
+        "u-ada", "42", "2026-01-01T00:00:00.000Z", 42, title="Go and k8s", status="Concept", updatedAt="x"
+    )
+    item.save()
+    alias.save()
+    idea = ideas.get("42")
+    recommendations.refresh_idea(idea)
+    assert linked_ids(ID["Kubernetes"]) == ["42"]
+    with pytest.raises(ValueError, match="owner"):
+        recommendations.forget_idea("42")
+    assert recommendations.forget_idea("42", owner_id="u-ada") is True
+    assert linked_ids(ID["Kubernetes"]) == []
+
+
+def _catalogue_with(change) -> object:
+    from skills_ideas.catalogue import parse
+
+    document = json.loads(DEFAULT_CATALOGUE.read_text())
+    change(document["skills"])
+    return parse(json.dumps(document).encode(), '"edited"')
+
+
+def test_a_new_alias_reaches_ideas_that_use_it(world):
+    idea = create({"title": "Tofu modules", "description": "Reusable tofu modules for our VPCs."})
+    recommendations.refresh_idea(idea)
+    assert linked_ids(ID["Terraform"]) == []
+    before = next(s for s in SKILLS if s["id"] == ID["Terraform"])
+    after = {**before, "aliases": [*before["aliases"], "tofu"]}
+    edited = _catalogue_with(lambda skills: skills[skills.index(before)].update(after))
+    assert recommendations.refresh_for_catalogue_change(before, after, catalogue=edited) == 1
+    assert linked_ids(ID["Terraform"]) == [idea["id"]]
+
+
+def test_a_deleted_skill_leaves_the_ideas_it_was_linked_to(world):
+    linked = create(K8S_IDEA)
+    other = create({"title": "Redis queue", "description": "Jobs."})
+    for idea in (linked, other):
+        recommendations.refresh_idea(idea)
+    gone = next(s for s in SKILLS if s["id"] == ID["Kubernetes"])
+    edited = _catalogue_with(lambda skills: skills.remove(gone))
+    assert recommendations.refresh_for_catalogue_change(gone, None, catalogue=edited) == 1
+    assert linked_ids(ID["Kubernetes"]) == []
+    stored = models.IdeaSkillsModel.get(f"USER#{linked['userId']}", f"IDEASKILLS#{linked['id']}")
+    assert [e["id"] for e in stored.skills] == [ID["Data Visualization"]]
+
+
+def test_sync_follows_the_idea_as_stored_whatever_order_events_come_in(world):
+    idea = create(K8S_IDEA)
+    assert recommendations.sync_idea(idea["id"]) == "refreshed"
+    assert recommendations.sync_idea(idea["id"]) == "unchanged"  # a repeated event
+    status, _ = invoke(
+        "update_idea",
+        event(
+            "PATCH",
+            f"/api/ideas/{idea['id']}",
+            resource="/api/ideas/{id}",
+            path_params={"id": idea["id"]},
+            body={"title": "Redis queue", "description": "Jobs."},
+            caller=ADA,
+        ),
+    )
+    assert status == 200
+    assert recommendations.sync_idea(idea["id"]) == "refreshed"
+    assert linked_ids(ID["Redis"]) == [idea["id"]] and linked_ids(ID["Kubernetes"]) == []
+    invoke(
+        "delete_idea",
+        event(
+            "DELETE", f"/api/ideas/{idea['id']}", resource="/api/ideas/{id}", path_params={"id": idea["id"]}, caller=ADA
+        ),
+    )
+    assert recommendations.sync_idea(idea["id"]) == "forgotten"
+    assert recommendations.sync_idea(idea["id"]) == "absent"
+    assert linked_ids(ID["Redis"]) == []
