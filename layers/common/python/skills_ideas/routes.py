@@ -20,8 +20,16 @@ Access = Literal["public", "user", "owner", "admin"]
 #: secret:read - the JWT signing key
 #: cdn:invalidate - create CloudFront invalidations
 #: cursor:sign - the key that signs page cursors (CURSOR_KEY)
+#: events:publish - put events on the stage's EventBridge bus (EVENT_BUS_NAME)
 Use = Literal[
-    "table:read", "table:write", "catalogue:read", "catalogue:write", "secret:read", "cdn:invalidate", "cursor:sign"
+    "table:read",
+    "table:write",
+    "catalogue:read",
+    "catalogue:write",
+    "secret:read",
+    "cdn:invalidate",
+    "cursor:sign",
+    "events:publish",
 ]
 
 #: Access levels that need a valid bearer token (checked by the request authorizer).
@@ -97,7 +105,7 @@ ROUTES: tuple[Route, ...] = (
         "create_skill",
         "admin",
         "Add a skill to the catalogue",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "PUT",
@@ -105,7 +113,7 @@ ROUTES: tuple[Route, ...] = (
         "replace_skill",
         "admin",
         "Replace a skill",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "PATCH",
@@ -113,7 +121,7 @@ ROUTES: tuple[Route, ...] = (
         "update_skill",
         "admin",
         "Change some fields of a skill",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "DELETE",
@@ -121,7 +129,7 @@ ROUTES: tuple[Route, ...] = (
         "delete_skill",
         "admin",
         "Remove a skill (its id is never reused)",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "GET",
@@ -147,6 +155,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas", ("table:read", "table:write")
+    ),
+    Route(
+        "GET",
+        "/api/stats",
+        "get_stats",
+        "public",
+        "Users, ideas by status and ideas per day (last 30)",
+        ("table:read",),
     ),
 )
 
