@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "admin",
     "upgrade",
     "sam_env",
+    "stats_command",
 )
 
 
