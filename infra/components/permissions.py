@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -36,6 +37,14 @@ TABLE_WRITE_ACTIONS = (
 )
 
 
+#: Reading the table's stream (the events function's event source mapping uses the role).
+TABLE_STREAM_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+)
+
+
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
@@ -52,6 +61,7 @@ class GrantTargets:
     jwt_secret: secretsmanager.ISecret
     cursor_key: secretsmanager.ISecret
     distribution: cloudfront.IDistribution
+    event_bus: eventbridge.IEventBus
 
 
 def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
@@ -78,6 +88,12 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
             },
         ),
         "cursor:sign": Grant((), (), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
+        "table:stream": Grant(TABLE_STREAM_ACTIONS, (targets.table.table_stream_arn or "",)),
+        "events:publish": Grant(
+            ("events:PutEvents",),
+            (targets.event_bus.event_bus_arn,),
+            {"EVENT_BUS_NAME": targets.event_bus.event_bus_name},
+        ),
         "cdn:invalidate": Grant(
             ("cloudfront:CreateInvalidation",),
             (targets.distribution.distribution_arn,),

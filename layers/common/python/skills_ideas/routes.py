@@ -21,6 +21,7 @@ Access = Literal["public", "user", "owner", "admin"]
 #: cdn:invalidate - create CloudFront invalidations
 #: cursor:sign - the key that signs page cursors (CURSOR_KEY)
 #: events:publish - put events on the stage's EventBridge bus (EVENT_BUS_NAME)
+#: table:stream - read the table's DynamoDB stream
 Use = Literal[
     "table:read",
     "table:write",
@@ -30,6 +31,7 @@ Use = Literal[
     "cdn:invalidate",
     "cursor:sign",
     "events:publish",
+    "table:stream",
 ]
 
 #: Access levels that need a valid bearer token (checked by the request authorizer).
@@ -167,9 +169,17 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: Functions no route calls: the table stream's consumer and the bus subscriptions' consumers
+#: (``skills_ideas.events``), with what each may touch.
+EVENT_FUNCTIONS: dict[str, tuple[Use, ...]] = {
+    "events": ("table:stream", "events:publish"),
+    "stats_consumer": ("table:write",),
+}
+
+
 def functions() -> list[str]:
-    """Every Lambda function of the API: one per route, plus the authorizer."""
-    return [route.function for route in ROUTES] + [AUTHORIZER_FUNCTION]
+    """Every Lambda function of the API: one per route, the authorizer and the event consumers."""
+    return [route.function for route in ROUTES] + [AUTHORIZER_FUNCTION, *EVENT_FUNCTIONS]
 
 
 def paths() -> list[str]:
