@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from skills_ideas.config import CatalogueConfig
+from skills_ideas.events import stats
 from skills_ideas.routes import ROUTES
 from tests.support import LambdaContext, event, load_handler
 
@@ -127,4 +128,7 @@ def test_every_route_says_nosniff_and_only_public_skill_reads_may_be_cached(aws,
     )
     assert response["headers"]["X-Content-Type-Options"] == "nosniff"
     cacheable = route.method == "GET" and route.path.startswith("/api/skills") and response["statusCode"] == 200
-    assert response["headers"]["Cache-Control"] == (PUBLIC_SKILL_CACHE if cacheable else "no-store")
+    # the public statistics are cacheable too, briefly (docs/events.md)
+    statistics = route.path == "/api/stats" and response["statusCode"] == 200
+    expected = PUBLIC_SKILL_CACHE if cacheable else stats.CACHE_CONTROL if statistics else "no-store"
+    assert response["headers"]["Cache-Control"] == expected
