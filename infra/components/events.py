@@ -146,7 +146,7 @@ class EventBackbone(Construct):
                 self,
                 "StreamIteratorAge",
                 alarm_name=f"{prefix}-events-iterator-age",
-                alarm_description="Domain events are late: the stream's oldest unprocessed record (docs/runbook.md)",
+                alarm_description="Domain events are late: the stream's oldest unprocessed record (docs/events.md)",
                 metric=self.stream_function.function.metric(
                     "IteratorAge", statistic="Maximum", period=Duration.minutes(1)
                 ),
