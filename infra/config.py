@@ -50,8 +50,11 @@ CATALOGUE_METRICS: tuple[str, ...] = (
     "CatalogueWriteGaveUp",
     "CdnInvalidationFailed",
 )
+#: The event backbone (docs/events.md): events put on the bus, redeliveries the consumers
+#: recognised, and catalogue events that could not be published after a write.
+EVENT_METRICS: tuple[str, ...] = ("EventPublished", "EventAlreadyApplied", "EventPublishFailed")
 #: Every application metric on the dashboard.
-BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS
+BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS + EVENT_METRICS
 
 #: Deployment settings: CDK context key -> environment variable read when the key is not given.
 SETTINGS: dict[str, str] = {

@@ -17,6 +17,7 @@ from infra.components.account import AccountSettingsStack
 from infra.components.api import Api
 from infra.components.data import DataStore
 from infra.components.delivery import CatalogueBucket, Distribution
+from infra.components.events import EventBackbone, EventBus
 from infra.components.functions import Functions, Paths
 from infra.components.monitoring import Monitoring
 from infra.components.permissions import GrantTargets, grants
@@ -79,6 +80,7 @@ class SkillsIdeasStack(Stack):
         origin_verify = OriginVerifySecret(self, "FrontDoor", config=config)
         catalogue = CatalogueBucket(self, "Skills", config=config, default_catalogue=sources.default_catalogue)
         api = Api(self, "Api", config=config, origin_verify=origin_verify)
+        bus = EventBus(self, "EventBus", config=config)
         delivery = Distribution(
             self,
             "Delivery",
@@ -100,10 +102,19 @@ class SkillsIdeasStack(Stack):
                     jwt_secret=secret.secret,
                     cursor_key=secret.cursor_key,
                     distribution=delivery.distribution,
+                    event_bus=bus.bus,
                 ),
             ),
         )
         api.add_routes(functions.by_name)
+        backbone = EventBackbone(
+            self,
+            "Events",
+            config=config,
+            bus=bus.bus,
+            table=data.table,
+            functions=functions.by_name,
+        )
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -113,12 +124,21 @@ class SkillsIdeasStack(Stack):
             table=data.table,
             distribution=delivery.distribution,
         )
+        backbone.add_alarms(monitoring.topic)
+        acknowledge(
+            backbone,
+            {
+                "SQS3": "These queues are dead-letter queues (the stream's on-failure destination and "
+                "each subscription's redrive target) and need none of their own.",
+            },
+        )
         acknowledge(
             functions,
             {
                 "L1": "Python 3.12 is the project's runtime: the dependencies layer is built for "
                 "cp312 and local development and CI run 3.12.",
-                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permission.",
+                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords (and dynamodb:ListStreams, which "
+                "the stream's event source mapping needs) support no resource-level permission.",
                 f"IAM5[Resource::<{logical_id(data.table)}.Arn>/index/*]": "Queries need the "
                 "table's own indexes; the wildcard covers only this table's indexes.",
                 managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "

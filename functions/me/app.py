@@ -1,9 +1,10 @@
-"""GET /api/me — the caller's own profile."""
+"""GET /api/me — the caller's own profile, with their ideas counted by status (``stats``)."""
 
 from typing import Any
 
 from skills_ideas import models, users
 from skills_ideas.config import TableConfig
+from skills_ideas.events import stats
 from skills_ideas.http import Event, Response, api_handler, caller, ok
 
 TABLE = TableConfig.from_env()
@@ -12,4 +13,5 @@ TABLE = TableConfig.from_env()
 @api_handler
 def lambda_handler(event: Event, context: Any) -> Response:
     models.bind(TABLE)
-    return ok(users.get(caller(event).user_id).profile())
+    who = caller(event).user_id
+    return ok({**users.get(who).profile(), "stats": stats.user_counts(who, TABLE)})

@@ -85,6 +85,8 @@ class DataStore(Construct):
                 for index in schema.INDEXES
             ],
             time_to_live_attribute=schema.TTL_ATTRIBUTE,
+            # Every change, before and after: the domain events read it (infra/components/events.py).
+            dynamo_stream=dynamodb.StreamViewType(schema.STREAM_SPECIFICATION["StreamViewType"]),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=settings.point_in_time_recovery
             ),

@@ -50,6 +50,8 @@ def function_uses() -> dict[str, tuple[str, ...]]:
     uses: dict[str, set[str]] = {routes.AUTHORIZER_FUNCTION: set(routes.AUTHORIZER_USES)}
     for route in routes.ROUTES:
         uses.setdefault(route.function, set()).update(route.uses)
+    for name, event_uses in routes.EVENT_FUNCTIONS.items():
+        uses.setdefault(name, set()).update(event_uses)
     return {name: tuple(sorted(u)) for name, u in uses.items()}
 
 
@@ -69,6 +71,8 @@ def _descriptions() -> dict[str, str]:
     described = {routes.AUTHORIZER_FUNCTION: "Request authorizer: validates the bearer JWT"}
     for route in routes.ROUTES:
         described.setdefault(route.function, f"{route.signature}: {route.summary}"[:256])
+    for name in routes.EVENT_FUNCTIONS:
+        described.setdefault(name, f"Domain events: {name} (docs/events.md)")
     return described
 
 

@@ -43,7 +43,14 @@ from constructs import Construct
 
 from infra.components.functions import DeployedFunction
 from infra.components.lifecycle import removal_policy
-from infra.config import BUSINESS_EVENTS, CATALOGUE_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
+from infra.config import (
+    BUSINESS_EVENTS,
+    CATALOGUE_METRICS,
+    EVENT_METRICS,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    StageConfig,
+)
 
 CRITICAL = "Critical"
 RUNBOOK = "docs/runbook.md"
@@ -209,6 +216,10 @@ class Monitoring(Construct):
                         else business_metric(name, config.stage)
                         for name in CATALOGUE_METRICS
                     ],
+                ),
+                CustomMetricGroup(
+                    title="Domain events: published, redeliveries recognised, not published",
+                    metrics=[business_metric(name, config.stage) for name in EVENT_METRICS],
                 ),
                 CustomMetricGroup(
                     title="Cold starts (Powertools ColdStart metric)",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -33,6 +34,14 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
+)
+
+
+#: Reading the table's stream (the events function's event source mapping uses the role).
+TABLE_STREAM_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
 )
 
 
@@ -59,6 +68,7 @@ class GrantTargets:
     jwt_secret: secretsmanager.ISecret
     cursor_key: secretsmanager.ISecret
     distribution: cloudfront.IDistribution
+    event_bus: eventbridge.IEventBus
 
 
 def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
@@ -93,6 +103,13 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
         ),
         # An environment value only, resolved at deploy time: no API call (infra/components/secrets.py).
         "cursor:sign": Grant((), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
+        "table:stream": Grant(
+            (Access(TABLE_STREAM_ACTIONS, (targets.table.table_stream_arn or "",)),),
+        ),
+        "events:publish": Grant(
+            (Access(("events:PutEvents",), (targets.event_bus.event_bus_arn,)),),
+            {"EVENT_BUS_NAME": targets.event_bus.event_bus_name},
+        ),
         "cdn:invalidate": Grant(
             (Access(("cloudfront:CreateInvalidation",), (targets.distribution.distribution_arn,)),),
             {"CDN_DISTRIBUTION_ID": targets.distribution.distribution_id},

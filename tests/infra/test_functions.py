@@ -7,7 +7,7 @@ import json
 
 from infra import layer_build
 from infra.components.functions import S3_MODEL, function_uses, layer_ships_conditional_put
-from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
+from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_STREAM_ACTIONS, TABLE_WRITE_ACTIONS
 from skills_ideas import routes
 from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
 
@@ -29,6 +29,20 @@ EXPECTED_BY_USE = {
     "secret:read": {"secretsmanager:GetSecretValue"},
     "cdn:invalidate": {"cloudfront:CreateInvalidation"},
     "cursor:sign": set(),  # an environment value only: no API call
+    "table:stream": set(TABLE_STREAM_ACTIONS),
+    "events:publish": {"events:PutEvents"},
+}
+#: What an event source mapping adds to its function's role (infra/components/events.py): the
+#: stream's listing and its on-failure queue, or the reading of a subscription's queue.
+MAPPING_ACTIONS = {
+    "events": {"dynamodb:ListStreams", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+    "stats_consumer": {
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
 }
 ENV_BY_USE = {
     "table:read": {"TABLE_NAME"},
@@ -38,6 +52,8 @@ ENV_BY_USE = {
     "secret:read": {"JWT_SECRET_NAME", "JWT_ISSUER", "JWT_AUDIENCE"},
     "cdn:invalidate": {"CDN_DISTRIBUTION_ID"},
     "cursor:sign": {"CURSOR_KEY"},
+    "table:stream": set(),
+    "events:publish": {"EVENT_BUS_NAME"},
 }
 ALWAYS_ENV = {"STAGE", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "CORS_ALLOW_ORIGIN"}
 
@@ -73,7 +89,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(stack):
 def test_roles_hold_exactly_the_actions_their_uses_grant(stack):
     actions = role_actions(stack)
     for name, uses in function_uses().items():
-        expected = set(BASELINE).union(*(EXPECTED_BY_USE[use] for use in uses))
+        expected = set(BASELINE).union(*(EXPECTED_BY_USE[use] for use in uses), MAPPING_ACTIONS.get(name, set()))
         assert actions[name] == expected, name
 
 

@@ -35,7 +35,7 @@ def test_manifest_declares_the_admin_routes_with_write_and_invalidate():
     by_function = {route.function: route for route in routes.ROUTES}
     for name in WRITERS:
         assert by_function[name].access == "admin"
-        assert set(by_function[name].uses) == {"catalogue:read", "catalogue:write", "cdn:invalidate"}
+        assert set(by_function[name].uses) == {"catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"}
     for name in READERS:
         assert by_function[name].access == "public" and by_function[name].uses == ("catalogue:read",)
 
@@ -48,6 +48,7 @@ def test_write_functions_hold_exactly_the_catalogue_write_and_the_invalidation(s
             "s3:ListBucket",
             "s3:PutObject",
             "cloudfront:CreateInvalidation",
+            "events:PutEvents",  # SkillCatalogueChanged
         }, name
 
 

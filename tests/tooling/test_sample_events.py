@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from skills_ideas.routes import functions
+from skills_ideas.routes import EVENT_FUNCTIONS, functions
 from skills_ideas_tools import samples
 from skills_ideas_tools.local_env import local_stack
 from tests.support import serving
@@ -68,6 +68,10 @@ def test_every_sample_event_succeeds_through_invoke_on_a_fresh_dev_state(dev_sta
     assert authorizer["exit"] == 0
     assert authorizer["result"]["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert authorizer["result"]["context"]["userId"] == samples.USER_ID
+    # the event consumers take their whole batch (no item failure)
+    for function in EVENT_FUNCTIONS:
+        consumed = results.pop(function)
+        assert (consumed["exit"], consumed["result"]) == (0, {"batchItemFailures": []}), function
     statuses = {function: (r["exit"], r["result"].get("statusCode")) for function, r in results.items()}
     expected = {function: (0, 201 if function in CREATED else 200) for function in results}
     assert statuses == expected, {f: json.loads(results[f]["result"].get("body") or "null") for f in results}

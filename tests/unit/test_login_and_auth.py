@@ -272,10 +272,11 @@ def test_me_returns_the_callers_profile(aws):
     context = authorize(bearer(login("katherine")[1]["token"]))["context"]
     # When they ask who they are
     status, body = invoke("me", event("GET", "/api/me", caller=context))
-    # Then they get id, username, role and createdAt
+    # Then they get id, username, role, createdAt and their own counts (none yet)
     assert status == 200
     assert body["success"] is True
-    assert set(body["data"]) == {"id", "username", "role", "createdAt"}
+    assert set(body["data"]) == {"id", "username", "role", "createdAt", "stats"}
+    assert body["data"]["stats"]["ideas"] == 0
     assert body["data"]["id"] == user_id
     assert body["data"]["username"] == "Katherine"
     assert body["data"]["role"] == "user"

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "upgrade",
     "sam_env",
     "preflight",
+    "stats_command",
 )
 
 

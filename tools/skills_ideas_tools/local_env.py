@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from skills_ideas.schema import create_table_kwargs
+from skills_ideas.schema import STREAM_SPECIFICATION, create_table_kwargs
 
 from .dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable, answers
 
@@ -45,6 +45,9 @@ SECRET_FILE = "jwt-secret"
 CURSOR_KEY_FILE = "cursor-key"
 SNAPSHOT_FILE = "catalogue-snapshot.json"
 SERVICES_FILE = "services.json"
+#: The emulated EventBridge bus and queues are named after this (streams.create_bus).
+EVENTS_PREFIX = "skills-ideas-local"
+EVENT_BUS_NAME = f"{EVENTS_PREFIX}-events"
 
 #: Never reach a real AWS account from local tooling, whatever the shell has set.
 FAKE_AWS = {
@@ -147,12 +150,16 @@ class LocalServices:
             "POWERTOOLS_SERVICE_NAME": "skills-ideas",
             "POWERTOOLS_METRICS_NAMESPACE": "SkillsIdeas",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # The bus lives in moto beside S3 (tools/skills_ideas_tools/streams.py).
+            "EVENT_BUS_NAME": EVENT_BUS_NAME,
+            "EVENTS_ENDPOINT_URL": self.s3_endpoint,
         }
 
-    def client(self, service: Literal["dynamodb", "s3"]) -> Any:
+    def client(self, service: Literal["dynamodb", "dynamodbstreams", "s3", "events", "sqs"]) -> Any:
+        """A client of a local service: DynamoDB (and its stream) or moto (S3, the bus, queues)."""
         import boto3
 
-        endpoint = self.dynamodb_endpoint if service == "dynamodb" else self.s3_endpoint
+        endpoint = self.dynamodb_endpoint if service.startswith("dynamodb") else self.s3_endpoint
         return boto3.client(
             service,
             endpoint_url=endpoint,
@@ -262,6 +269,9 @@ def _create_table(services: LocalServices) -> None:
         upgraded = upgrade_in_place(client, services.table_name)
         if upgraded:
             _say(f"Upgraded the local table to key layout 2: {upgraded['ideas']} ideas rewritten")
+        if not client.describe_table(TableName=services.table_name)["Table"].get("StreamSpecification"):
+            client.update_table(TableName=services.table_name, StreamSpecification=STREAM_SPECIFICATION)
+            _say("Turned on the local table's stream (the events and statistics read it)")
         return
     client.create_table(**create_table_kwargs(services.table_name))
     client.get_waiter("table_exists").wait(TableName=services.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -373,6 +383,9 @@ def local_stack(
             dynamodb_pid=dynamodb.process.pid if dynamodb and dynamodb.process else None,
         )
         _create_table(services)
+        from .streams import create_bus
+
+        create_bus(services.client("events"), services.client("sqs"), EVENTS_PREFIX)
         origin = _load_catalogue(services, catalogue)
         log.info("catalogue loaded from %s", origin)
         if publish:

@@ -27,7 +27,7 @@ from skills_ideas.routes import Route
 
 from .dynamodb_local import Watchdog
 from .gateway import Gateway, GatewayServer, running_gateway
-from .lambda_runtime import Handler, Loader, module_loader
+from .lambda_runtime import Handler, Loader, WarmHandlers, module_loader
 from .local_env import (
     DYNAMODB_DIR,
     Engine,
@@ -37,6 +37,7 @@ from .local_env import (
     local_stack,
     repo_root,
 )
+from .streams import running_pipeline
 
 log = logging.getLogger("skills_ideas_tools.serve")
 DEFAULT_PORT = 3000
@@ -296,6 +297,8 @@ def run(args: argparse.Namespace) -> int:
                     on_give_up=give_up,
                     on_restart=lambda pid: services.publish(gateway_url=server.url),
                 ),
+                # The table's stream -> events function -> bus -> consumers, as in the cloud.
+                running_pipeline(services, WarmHandlers(handler_output_loader(module_loader(repo_root()))).invoke),
             ):
                 services.publish(gateway_url=server.url)
                 print(
@@ -304,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
                     f"table {services.table_name}\n"
                     f"  S3        moto at {services.s3_endpoint}, "
                     f"s3://{services.bucket}/{services.catalogue_key}\n"
+                    "  events    the table's stream -> events -> moto EventBridge -> stats_consumer\n"
                     f"  state     {services.state_dir}\n"
                     f"  handler logs and tracebacks in {handler_log}\n"
                     "Ctrl-C stops everything.",

@@ -301,4 +301,15 @@ def apply(store: CatalogueStore, who: Caller, action: str, change: Change) -> Ed
     edit = commit(store, action, change)
     invalidate(store)
     audit(edit, who)
+    announce(edit)
     return edit
+
+
+def announce(edit: Edit) -> None:
+    """``SkillCatalogueChanged`` on the stage's bus (a no-op without one)."""
+    from skills_ideas.events import bus, domain
+
+    subject = edit.after or edit.before or {}
+    bus.publish_after_write(
+        domain.catalogue_changed(edit.action, subject.get("id"), edit.catalogue.etag, edit.version_id)
+    )

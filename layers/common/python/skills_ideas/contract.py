@@ -417,11 +417,55 @@ _NAME = Text("Username, as registered", example="ada")
 USER = Shape(
     "User", "A user as others may see them", _frozen({"id": USER_ID, "username": _NAME}), required=("id", "username")
 )
+IDEAS_BY_STATUS = Shape(
+    "IdeasByStatus",
+    "Ideas counted by status",
+    _frozen({status: Integer(f"Ideas in {status}", minimum=0) for status in STATUSES}),
+    required=STATUSES,
+)
+USER_STATS = Shape(
+    "UserStats",
+    "The caller's own ideas, counted (kept by the statistics consumer: seconds behind the writes)",
+    _frozen({"ideas": Integer("Ideas", minimum=0), "ideasByStatus": IDEAS_BY_STATUS}),
+    required=("ideas", "ideasByStatus"),
+)
+STATISTICS = Shape(
+    "Statistics",
+    "The community in numbers (docs/events.md): kept by the statistics consumer, seconds behind the writes",
+    _frozen(
+        {
+            "users": Integer("Accounts", minimum=0),
+            "ideas": Integer("Ideas", minimum=0),
+            "ideasByStatus": IDEAS_BY_STATUS,
+            "ideasCreatedPerDay": ListOf(
+                "Ideas created on each of the last 30 days (UTC), oldest first",
+                Shape(
+                    "DayCount",
+                    "One day",
+                    _frozen(
+                        {"date": Text("Day, YYYY-MM-DD", example="2026-11-29"), "count": Integer("Ideas", minimum=0)}
+                    ),
+                    required=("date", "count"),
+                ),
+            ),
+            "updatedAt": Text("When a counter last changed; null before the first event", nullable=True),
+        }
+    ),
+    required=("users", "ideas", "ideasByStatus", "ideasCreatedPerDay", "updatedAt"),
+)
 PROFILE = Shape(
     "Profile",
     "The caller's own profile",
-    _frozen({"id": USER_ID, "username": _NAME, "role": Choice("Role", ROLES), "createdAt": TIMESTAMP}),
-    required=("id", "username", "role", "createdAt"),
+    _frozen(
+        {
+            "id": USER_ID,
+            "username": _NAME,
+            "role": Choice("Role", ROLES),
+            "createdAt": TIMESTAMP,
+            "stats": USER_STATS,
+        }
+    ),
+    required=("id", "username", "role", "createdAt", "stats"),
 )
 IDEA = Shape(
     "Idea",
@@ -590,6 +634,7 @@ REPLIES: Mapping[str, Reply] = _frozen(
         "replace_idea": Reply(data=IDEA, message="Idea updated successfully"),
         "update_idea": Reply(data=IDEA, message="Idea updated successfully"),
         "delete_idea": Reply(message="Idea deleted successfully"),
+        "get_stats": Reply(data=STATISTICS, cacheable=True),
         "get_idea_skills": Reply(data=ListOf("The idea's skills, best first", SKILL_SUGGESTION), counted=True),
         "confirm_idea_skills": Reply(
             data=ListOf("The confirmed skills, in the owner's order", SKILL_SUGGESTION),

@@ -21,8 +21,18 @@ Access = Literal["public", "user", "owner", "admin"]
 #: secret:read - the JWT signing key
 #: cdn:invalidate - create CloudFront invalidations
 #: cursor:sign - the key that signs page cursors (CURSOR_KEY)
+#: events:publish - put events on the stage's EventBridge bus (EVENT_BUS_NAME)
+#: table:stream - read the table's DynamoDB stream
 Use = Literal[
-    "table:read", "table:write", "catalogue:read", "catalogue:write", "secret:read", "cdn:invalidate", "cursor:sign"
+    "table:read",
+    "table:write",
+    "catalogue:read",
+    "catalogue:write",
+    "secret:read",
+    "cdn:invalidate",
+    "cursor:sign",
+    "events:publish",
+    "table:stream",
 ]
 
 #: Access levels that need a valid bearer token (checked by the request authorizer).
@@ -98,7 +108,7 @@ ROUTES: tuple[Route, ...] = (
         "create_skill",
         "admin",
         "Add a skill to the catalogue",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "PUT",
@@ -106,7 +116,7 @@ ROUTES: tuple[Route, ...] = (
         "replace_skill",
         "admin",
         "Replace a skill",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "PATCH",
@@ -114,7 +124,7 @@ ROUTES: tuple[Route, ...] = (
         "update_skill",
         "admin",
         "Change some fields of a skill",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "DELETE",
@@ -122,7 +132,7 @@ ROUTES: tuple[Route, ...] = (
         "delete_skill",
         "admin",
         "Remove a skill (its id is never reused)",
-        ("catalogue:read", "catalogue:write", "cdn:invalidate"),
+        ("catalogue:read", "catalogue:write", "cdn:invalidate", "events:publish"),
     ),
     Route(
         "GET",
@@ -148,6 +158,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "DELETE", "/api/ideas/{id}", "delete_idea", "owner", "Delete one of your ideas", ("table:read", "table:write")
+    ),
+    Route(
+        "GET",
+        "/api/stats",
+        "get_stats",
+        "public",
+        "Users, ideas by status and ideas per day (last 30)",
+        ("table:read",),
     ),
     Route(
         "GET",
@@ -180,9 +198,17 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: Functions no route calls: the table stream's consumer and the bus subscriptions' consumers
+#: (``skills_ideas.events``), with what each may touch.
+EVENT_FUNCTIONS: dict[str, tuple[Use, ...]] = {
+    "events": ("table:stream", "events:publish"),
+    "stats_consumer": ("table:write",),
+}
+
+
 def functions() -> list[str]:
-    """Every Lambda function of the API: one per route, plus the authorizer."""
-    return [route.function for route in ROUTES] + [AUTHORIZER_FUNCTION]
+    """Every Lambda function of the API: one per route, the authorizer and the event consumers."""
+    return [route.function for route in ROUTES] + [AUTHORIZER_FUNCTION, *EVENT_FUNCTIONS]
 
 
 def paths() -> list[str]:

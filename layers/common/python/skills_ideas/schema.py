@@ -40,6 +40,9 @@ KEY_ATTRIBUTES: tuple[str, ...] = (PARTITION_KEY, SORT_KEY, "feedShard", "status
 #: 2: idea ids name their owner, two indexes. `skills-ideas upgrade-data` moves 1 to 2.
 LAYOUT_VERSION = 2
 
+#: Every change with the item before and after it: the events function needs both.
+STREAM_SPECIFICATION = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
 
 def create_table_kwargs(table_name: str) -> dict:
     """Arguments for DynamoDB ``CreateTable`` (on-demand), used by local setup and tests."""
@@ -62,4 +65,6 @@ def create_table_kwargs(table_name: str) -> dict:
             {"IndexName": i.name, "KeySchema": key_schema(i), "Projection": {"ProjectionType": i.projection}}
             for i in INDEXES
         ],
+        # The table's changes feed the domain events (docs/events.md).
+        "StreamSpecification": STREAM_SPECIFICATION,
     }
