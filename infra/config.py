@@ -42,8 +42,18 @@ CATALOGUE_METRICS: tuple[str, ...] = (
     "CatalogueWriteGaveUp",
     "CdnInvalidationFailed",
 )
+#: The security audit trail (skills_ideas.audit): logins refused with 429, wrong passwords on a
+#: password change or deletion, password changes, sessions ended, accounts deleted, role changes.
+SECURITY_METRICS: tuple[str, ...] = (
+    "LoginLockedOut",
+    "PasswordCheckFailed",
+    "PasswordChanged",
+    "SessionEnded",
+    "AccountDeleted",
+    "RoleChanged",
+)
 #: Every application metric on the dashboard.
-BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS
+BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS + SECURITY_METRICS
 
 
 @dataclass(frozen=True)

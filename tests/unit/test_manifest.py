@@ -47,9 +47,9 @@ def test_every_handler_answers_its_sample_event_without_a_server_error(aws, rout
     sample = json.loads((EVENTS / f"{route.function}.json").read_text())
     # When it is invoked against an empty table and the default catalogue
     status, body = invoke(route.function, sample)
-    # Then it answers in the envelope, never with a 5xx
+    # Then it answers in the envelope (or 204 with no body), never with a 5xx
     assert status < 500, body
-    assert isinstance(body.get("success"), bool)
+    assert status == 204 or isinstance(body.get("success"), bool)
 
 
 def test_committed_openapi_document_matches_the_manifest():
