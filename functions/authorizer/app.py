@@ -11,7 +11,6 @@ context carries userId, the account's current username and role, and sessionId t
 handler. Deny: the context carries the message that the ACCESS_DENIED gateway response
 returns with status 401."""
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
@@ -68,7 +67,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("token rejected", extra={"reason": "no session id", "userId": claims.user_id})
         return _policy("Deny", "anonymous", resource, {"message": ENDED})
     models.bind(TABLE)
-    now = time.time()
+    now = sessions.clock()
     try:
         access = sessions.check(claims.user_id, claims.session_id, now)
     except sessions.Refused as refused:

@@ -40,7 +40,7 @@ def log_in(username: str, password: str, client: Client, *, ttl_seconds: int) ->
         audit.login_failed(user_id=found[0].id if found else None, client_ip=client.source_ip, failures=failures)
         raise Unauthorized("Invalid credentials")
     login_limits.forget_client(standing)
-    now = login_limits.clock()
+    now = sessions.clock()
     session = sessions.create(
         user.id,
         epoch=user.session_epoch,
@@ -99,7 +99,7 @@ def end_session(caller: Caller, session_id: str) -> None:
 
 def list_sessions(caller: Caller) -> list[dict[str, Any]]:
     user = users.get(caller.user_id)
-    now = login_limits.clock()
+    now = sessions.clock()
     return [session.public(caller.session_id) for session in sessions.list_live(user.id, user.session_epoch, now)]
 
 

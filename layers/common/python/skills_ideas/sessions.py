@@ -11,6 +11,8 @@ profile's current one. Ending a session deletes its item.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +24,8 @@ from skills_ideas.errors import NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import user_key
 
+#: Seconds since the epoch, for the authorizer and session writes; tests put a fake clock here.
+clock: Callable[[], float] = time.time
 PREFIX = "SESSION#"
 #: A session id is a ULID; anything else names no session (404 without a read).
 SESSION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
