@@ -111,26 +111,26 @@ class Deletion:
 
 def delete_account(caller: Caller, body: dict[str, Any], client: Client) -> Deletion:
     """Delete the caller's account after checking their password. Order matters: the profile
-    is marked deleted first (login and the authorizer refuse it from that write on), then the
-    name is released and the sessions and ideas go; the profile itself goes last."""
+    is marked deleted first (login and the authorizer refuse it from that write on), and a
+    pending-deletion marker is written before anything is removed, so a request cut short
+    (a timeout, a throttled batch) leaves work that ``finish-deletions`` finds; then the name is
+    released and the sessions and ideas go; the profile and the marker go last."""
     user, stored = _verify(caller, _password(body, "password"), client, "delete-account")
     users.mark_deleted(user.id, stored)
+    models.PendingDeletionModel(sk=models.user_key(user.id), userId=user.id, deletedAt=models.now_iso()).save()
     users.release_name(user.id, user.username)
     return finish_deletion(user.id)
 
 
 def finish_deletion(user_id: str, max_ideas: int | None = None) -> Deletion:
-    """Remove what is left of a deleted account: sessions, up to ``max_ideas`` ideas, then the
-    profile, or a pending-deletion marker when ideas remain."""
+    """Remove what is left of a deleted account: sessions, up to ``max_ideas`` ideas, then,
+    when no idea remains, the profile and the pending-deletion marker."""
     limit = DELETE_IDEAS_PER_REQUEST if max_ideas is None else max_ideas
     ended = sessions.end_all(user_id)
     deleted, remain = ideas.delete_owned(user_id, max_items=limit)
-    marker = models.PendingDeletionModel(sk=models.user_key(user_id), userId=user_id, deletedAt=models.now_iso())
-    if remain:
-        marker.save()
-    else:
+    if not remain:
         users.delete_profile(user_id)
-        marker.delete()
+        models.PendingDeletionModel(sk=models.user_key(user_id)).delete()
     audit.sessions_ended(user_id=user_id, how="deleted", ended=ended)
     audit.account_deleted(user_id=user_id, ideas_deleted=deleted, complete=not remain)
     return Deletion(deleted, not remain)
