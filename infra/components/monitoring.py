@@ -35,7 +35,14 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from infra.components.functions import DeployedFunction
-from infra.config import BUSINESS_EVENTS, CATALOGUE_METRICS, METRICS_NAMESPACE, SERVICE_NAME, StageConfig
+from infra.config import (
+    BUSINESS_EVENTS,
+    CATALOGUE_METRICS,
+    METRICS_NAMESPACE,
+    SECURITY_METRICS,
+    SERVICE_NAME,
+    StageConfig,
+)
 
 CRITICAL = "Critical"
 RUNBOOK = "docs/runbook.md"
@@ -59,7 +66,9 @@ def _count_above(threshold: int, *, datapoints: int | None = None) -> CustomThre
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         threshold=threshold,
         treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-        **({"datapoints_to_alarm": datapoints, "evaluation_periods": datapoints} if datapoints else {}),
+        # None leaves the facade's defaults (jsii omits a None property).
+        datapoints_to_alarm=datapoints or None,
+        evaluation_periods=datapoints or None,
     )
 
 
@@ -173,6 +182,10 @@ class Monitoring(Construct):
                         else business_metric(name)
                         for name in CATALOGUE_METRICS
                     ],
+                ),
+                CustomMetricGroup(
+                    title="Security events (docs/accounts.md): lockouts, password changes, sessions ended, deletions",
+                    metrics=[business_metric(name) for name in SECURITY_METRICS],
                 ),
                 CustomMetricGroup(
                     title="Cold starts (Powertools ColdStart metric)",

@@ -110,7 +110,10 @@ def test_a_revoked_admins_old_token_can_no_longer_edit_the_catalogue(api):
     users.set_role(name, "admin")
     token = api.login(name).body["token"]
     skill = {"name": unique("Skill"), "category": "Tool", "proficiency": "Beginner", "description": "x"}
-    assert api.request("POST", "/api/skills", skill, token=token).status == 201
+    created = api.request("POST", "/api/skills", skill, token=token)
+    assert created.status == 201
+    # (removed again: other tests compare the catalogue with the legacy one)
+    assert api.request("DELETE", f"/api/skills/{created.body['data']['id']}", token=token).status == 200
     users.set_role(name, "user")
     again = {**skill, "name": unique("Skill")}
     refused = api.request("POST", "/api/skills", again, token=token)
