@@ -53,9 +53,6 @@ CATALOGUE_METRICS: tuple[str, ...] = (
 #: The event backbone (docs/events.md): events put on the bus, redeliveries the consumers
 #: recognised, and catalogue events that could not be published after a write.
 EVENT_METRICS: tuple[str, ...] = ("EventPublished", "EventAlreadyApplied", "EventPublishFailed")
-#: Every application metric on the dashboard.
-BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS + EVENT_METRICS
-
 #: Deployment settings: CDK context key -> environment variable read when the key is not given.
 SETTINGS: dict[str, str] = {
     "corsOrigin": "SKILLS_IDEAS_CORS_ORIGIN",
@@ -91,6 +88,20 @@ _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[a-z]{2,}", re.IGNORECASE)
 
 class SettingsError(ValueError):
     """A stage cannot be synthesized with the settings given; the message says what to set."""
+
+
+#: The security audit trail (skills_ideas.audit): logins refused with 429, wrong passwords on a
+#: password change or deletion, password changes, sessions ended, accounts deleted, role changes.
+SECURITY_METRICS: tuple[str, ...] = (
+    "LoginLockedOut",
+    "PasswordCheckFailed",
+    "PasswordChanged",
+    "SessionEnded",
+    "AccountDeleted",
+    "RoleChanged",
+)
+#: Every application metric on the dashboard.
+BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS + EVENT_METRICS + SECURITY_METRICS
 
 
 @dataclass(frozen=True)

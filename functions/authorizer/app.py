@@ -1,19 +1,29 @@
 """Lambda REQUEST authorizer for every protected route.
 
+A token is allowed while its session lives (``skills_ideas.sessions.check``: one strongly
+consistent BatchGetItem of the profile and the session), so logout, a password change, an
+account deletion and a role change take effect as soon as API Gateway's cached answer for the
+token expires (the stage's authorizer cache TTL: 60 s in dev, 300 s in prod; at once locally).
+A token without a session id (issued before sessions existed) is refused: log in again.
+
 Allow: the policy covers the whole API (so API Gateway can cache it per token) and the
-context carries userId, username and role to the handler. Deny: the context carries the
-message that the ACCESS_DENIED gateway response returns with status 401."""
+context carries userId, the account's current username and role, and sessionId to the
+handler. Deny: the context carries the message that the ACCESS_DENIED gateway response
+returns with status 401."""
 
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
 
-from skills_ideas import tokens
-from skills_ideas.config import AuthConfig
+from skills_ideas import models, sessions, tokens
+from skills_ideas.config import AuthConfig, TableConfig
 from skills_ideas.observability import SERVICE
 
 AUTH = AuthConfig.from_env()
+TABLE = TableConfig.from_env()
 logger = Logger(service=SERVICE)
+INVALID = "Token is not valid"
+ENDED = "Session has ended; log in again"
 
 
 def _api_wide(method_arn: str) -> str:
@@ -52,10 +62,24 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         claims = tokens.verify(AUTH, token)
     except tokens.InvalidToken as error:
         logger.info("token rejected", extra={"reason": str(error)})
-        return _policy("Deny", "anonymous", resource, {"message": "Token is not valid"})
+        return _policy("Deny", "anonymous", resource, {"message": INVALID})
+    if claims.session_id is None:
+        logger.info("token rejected", extra={"reason": "no session id", "userId": claims.user_id})
+        return _policy("Deny", "anonymous", resource, {"message": ENDED})
+    models.bind(TABLE)
+    now = sessions.clock()
+    try:
+        access = sessions.check(claims.user_id, claims.session_id, now)
+    except sessions.Refused as refused:
+        logger.info("token rejected", extra={"reason": str(refused), "userId": claims.user_id})
+        return _policy("Deny", "anonymous", resource, {"message": ENDED})
+    try:
+        sessions.touch(access, now)
+    except Exception as error:  # a missed "last used" must never turn a valid token away
+        logger.warning("session last-use not recorded", extra={"error": repr(error)[:300]})
     return _policy(
         "Allow",
-        claims.user_id,
+        access.user_id,
         resource,
-        {"userId": claims.user_id, "username": claims.username, "role": claims.role},
+        {"userId": access.user_id, "username": access.username, "role": access.role, "sessionId": access.session_id},
     )

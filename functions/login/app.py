@@ -1,13 +1,13 @@
-"""POST /api/login — exchange username and password for a JWT.
+"""POST /api/login — exchange username and password for a JWT naming a new session.
 
-An unknown user and a wrong password get the same 401 after the same amount of work."""
+An unknown user and a wrong password get the same 401 after the same amount of work; too
+many failures for the name (from this client, or from anywhere) get 429 with Retry-After."""
 
 from typing import Any
 
-from skills_ideas import models, tokens, users
+from skills_ideas import account, models, tokens, users
 from skills_ideas.config import AuthConfig, TableConfig
-from skills_ideas.errors import Unauthorized
-from skills_ideas.http import Event, Response, api_handler, json_body, ok
+from skills_ideas.http import Event, Response, api_handler, client, json_body, ok
 from skills_ideas.observability import count
 
 TABLE = TableConfig.from_env()
@@ -18,10 +18,13 @@ AUTH = AuthConfig.from_env()
 def lambda_handler(event: Event, context: Any) -> Response:
     models.bind(TABLE)
     username, password = users.credentials(json_body(event))
-    user = users.authenticate(username, password)
-    if user is None:
-        count("LoginFailed")
-        raise Unauthorized("Invalid credentials")
-    token = tokens.issue(AUTH, user_id=user.id, username=user.username, role=user.role)
+    login = account.log_in(username, password, client(event), ttl_seconds=AUTH.ttl_seconds)
+    user, session = login.user, login.session
+    issued = session.expires_at - AUTH.ttl_seconds  # the token expires with its session
+    token = tokens.issue(
+        AUTH, user_id=user.id, username=user.username, role=user.role, session_id=session.id, now=issued
+    )
     count("LoginSucceeded")
-    return ok(message="Login successful", token=token, expiresIn=AUTH.ttl_seconds, user=user.public())
+    return ok(
+        message="Login successful", token=token, expiresIn=AUTH.ttl_seconds, sessionId=session.id, user=user.public()
+    )

@@ -48,6 +48,7 @@ from infra.config import (
     CATALOGUE_METRICS,
     EVENT_METRICS,
     METRICS_NAMESPACE,
+    SECURITY_METRICS,
     SERVICE_NAME,
     StageConfig,
 )
@@ -220,6 +221,10 @@ class Monitoring(Construct):
                 CustomMetricGroup(
                     title="Domain events: published, redeliveries recognised, not published",
                     metrics=[business_metric(name, config.stage) for name in EVENT_METRICS],
+                ),
+                CustomMetricGroup(
+                    title="Security events (docs/accounts.md): lockouts, password changes, sessions ended, deletions",
+                    metrics=[business_metric(name, config.stage) for name in SECURITY_METRICS],
                 ),
                 CustomMetricGroup(
                     title="Cold starts (Powertools ColdStart metric)",

@@ -211,5 +211,7 @@ def test_a_bad_expired_or_tampered_token_is_401_token_is_not_valid(api):
 
 @pytest.mark.local_only  # reads the table / signs with the local key
 def test_a_valid_token_for_a_deleted_or_unknown_user_cannot_see_a_profile(api):
+    # The authorizer finds no live session of that user, so the request never reaches /api/me
     reply = api.request("GET", "/api/me", token=forged(api, sub="u-nobody"))
-    assert reply.status == 404 and reply.body["success"] is False
+    assert reply.status == 401
+    assert reply.body == {"success": False, "message": "Session has ended; log in again"}

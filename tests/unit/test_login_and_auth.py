@@ -201,11 +201,14 @@ def test_authorizer_allows_a_valid_token_for_the_whole_api_with_the_caller_in_co
     assert statement["Action"] == "execute-api:Invoke"
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
     assert result["principalId"] == user_id
-    assert result["context"] == {"userId": user_id, "username": "hopper", "role": "user"}
+    session_id = jwt.decode(issued, options={"verify_signature": False})["sid"]
+    assert result["context"] == {"userId": user_id, "username": "hopper", "role": "user", "sessionId": session_id}
 
 
-def test_authorizer_accepts_the_scheme_in_any_case():
-    assert authorize({"authorization": f"bearer {token()}"})["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+def test_authorizer_accepts_the_scheme_in_any_case(aws):
+    register("lovelace")
+    issued = login("lovelace")[1]["token"]
+    assert authorize({"authorization": f"bearer {issued}"})["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
 def deny_message(result: dict) -> str:

@@ -51,7 +51,9 @@ def test_every_handler_answers_its_sample_event_without_a_server_error(aws, rout
     # Then it answers, never with a 5xx: in the envelope, or in the media type its contract names
     assert response["statusCode"] < 500, response["body"][:500]
     reply = contract.REPLIES[route.function]
-    if reply.envelope:
+    if response["statusCode"] == 204:  # logout and ending a session: no body
+        assert not response.get("body")
+    elif reply.envelope:
         assert isinstance(json.loads(response["body"]).get("success"), bool)
     else:
         media_type = response["headers"]["Content-Type"].split(";")[0]

@@ -1,12 +1,19 @@
-"""``skills-ideas admin grant|revoke USERNAME``: make a user an admin of the skills catalogue, or
-not any more.
+"""``skills-ideas admin ACTION``: operator commands on accounts (docs/accounts.md).
+
+    grant USERNAME          make a user an admin of the skills catalogue
+    revoke USERNAME         make them a plain user again
+    sessions USERNAME       list a user's live sessions
+    end-sessions USERNAME   end every session of a user (their tokens stop working)
+    finish-deletions        remove what is left of deleted accounts with many ideas
 
 Works on the local state of ``make dev`` by default (a running ``serve`` on the same state dir
 is reused), or on a deployed stage with ``--stage`` and your own AWS credentials (the table
 comes from the outputs of the stage's CloudFormation stack).
 
-The role is carried in the JWT issued at login: a change takes effect at the user's next
-login. A token issued before a revoke keeps its role until it expires (JWT_TTL_SECONDS).
+The request authorizer reads every token's session and the account's current role, so a
+role change or ended sessions take effect within the stage's authorizer cache TTL (60 s in
+dev, 300 s in prod; at once locally, where the gateway does not cache): the command says
+which.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from skills_ideas.deployment import OUTPUT_TABLE
@@ -27,6 +35,12 @@ if TYPE_CHECKING:
     from skills_ideas.config import TableConfig
 
 ROLES = {"grant": "admin", "revoke": "user"}
+#: The other actions: name -> (help, takes a USERNAME).
+ACTIONS = {
+    "sessions": ("list USERNAME's live sessions", True),
+    "end-sessions": ("end every session of USERNAME (their tokens stop working)", True),
+    "finish-deletions": ("remove what is left of deleted accounts whose ideas were too many for one request", False),
+}
 
 
 class AdminError(RuntimeError):
@@ -41,15 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for action, role in ROLES.items():
+    helps = {action: (f"set USERNAME's role to {role!r}", True) for action, role in ROLES.items()} | ACTIONS
+    for action, (text, named) in helps.items():
         sub = actions.add_parser(
-            action,
-            help=f"set USERNAME's role to {role!r}",
-            description=__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            action, help=text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        sub.add_argument("username", help="the user's login name (any letter case)")
-        add_stage_arguments(sub, "change the role")
+        if named:
+            sub.add_argument("username", help="the user's login name (any letter case)")
+        add_stage_arguments(sub, "act")
         add_stack_arguments(sub.add_argument_group("local state"))
         sub.set_defaults(run=run)
 
@@ -97,21 +110,81 @@ def _bind(config: TableConfig) -> None:
     models.bind(config)
 
 
+def takes_effect(stage: str | None) -> str:
+    """When a change reaches tokens already issued: the stage's authorizer cache TTL."""
+    if not stage:
+        return "at once (the local gateway does not cache the authorizer's answers)"
+    try:
+        from .local_env import repo_root
+
+        if str(repo_root()) not in sys.path:
+            sys.path.append(str(repo_root()))
+        from infra.config import STAGES
+
+        ttl = STAGES[stage].authorizer_cache_ttl_seconds
+    except (ImportError, KeyError):
+        return "within the stage's authorizer cache TTL (infra/config.py)"
+    return f"within {ttl} s (the authorizer cache TTL of stage {stage})"
+
+
+def _audit(record: Callable[[], None]) -> None:
+    """Write a security event to stderr: stdout is the command's own answer."""
+    with contextlib.redirect_stdout(sys.stderr):
+        record()
+
+
+def _act(args: argparse.Namespace, where: str) -> str:
+    """Do the action; its report for stdout."""
+    from skills_ideas import account, audit, models, sessions, users
+    from skills_ideas.errors import NotFound
+
+    if args.action == "finish-deletions":
+        pending = list(models.PendingDeletionModel.query("DELETIONS"))
+        lines = []
+        for marker in pending:
+            deletion = account.finish_deletion(marker.userId, max_ideas=10_000)
+            state = "done" if deletion.complete else "more remain: run it again"
+            lines.append(f"{marker.userId}: {deletion.ideas_deleted} ideas removed, {state}")
+        return "\n".join(lines) or f"no deletion pending in {where}"
+    found = users.find_login(args.username)
+    if found is None:
+        raise NotFound(f"No user named {args.username!r}")
+    user = found[0]
+    if args.action in ROLES:
+        role = ROLES[args.action]
+        users.set_role(args.username, role)
+        _audit(lambda: audit.role_changed(user_id=user.id, role=role, by="operator"))
+        return f"{user.username} is now {role!r} in {where}; it takes effect {takes_effect(args.stage)}"
+    if args.action == "sessions":
+        live = sessions.list_live(user.id, user.session_epoch, time.time())
+        rows = [
+            f"{s.id}  created {s.created_at}  last used {s.last_used_at}  {s.source_ip or '-'}  {s.user_agent or '-'}"
+            for s in live
+        ]
+        return "\n".join([f"{len(live)} live session(s) of {user.username} in {where}", *rows])
+    ended = 0
+    while True:  # end-sessions: every one of them, a page at a time
+        batch = sessions.end_all(user.id)
+        ended += batch
+        if batch < sessions.PAGE:
+            break
+    _audit(lambda: audit.sessions_ended(user_id=user.id, how="operator", ended=ended))
+    return f"ended {ended} session(s) of {user.username} in {where}; it takes effect {takes_effect(args.stage)}"
+
+
 def run(args: argparse.Namespace) -> int:
-    from skills_ideas import users
     from skills_ideas.errors import ApiError
 
-    role = ROLES[args.action]
     open_table = stage_table if args.stage else local_table
     try:
         with open_table(args) as where:
             try:
-                user = users.set_role(args.username, role)
+                report = _act(args, where)
             except ApiError as error:  # no such user
                 print(f"error: {error.message} in {where}", file=sys.stderr)
                 return 1
     except (AdminError, LocalEnvError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{user.username} is now {role!r} in {where}; it takes effect at their next login")
+    print(report)
     return 0

@@ -204,6 +204,8 @@ def _error(description: str, *examples: str, headers: dict[str, Any] | None = No
 
 def _success(builder: Builder, route: Route, reply: Reply) -> dict[str, Any]:
     schema = builder.envelope(reply) if reply.envelope or reply.data is None else builder.schema(reply.data)
+    if reply.status == 204:
+        return {"description": route.summary}  # no body
     response: dict[str, Any] = {
         "description": route.summary,
         "content": {media: {"schema": schema} for media in reply.media},

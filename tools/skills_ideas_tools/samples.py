@@ -1,7 +1,8 @@
 """The data the sample events in ``events/`` name, written into the local state on demand.
 
-Every protected sample event acts as one user (``requestContext.authorizer``), the idea
-events name one idea, and ``login.json`` logs that user in. ``seed()`` makes sure they exist:
+Every protected sample event acts as one user in one session (``requestContext.authorizer``),
+the idea events name one idea, and ``login.json`` logs that user in. ``seed()`` makes sure they
+exist (a sample session that ended or expired is started again):
 it creates what is missing and leaves alone what is there (an idea a sample event changed
 stays changed; one it deleted comes back on the next seed). ``invoke`` seeds before every
 run, and the cold-start benchmark uses the same data.
@@ -25,6 +26,8 @@ ROLE = "admin"
 #: The idea of get/replace/update/delete_idea, owned by the sample user. A legacy-style id,
 #: which every id format keeps resolving (migrated ideas keep theirs).
 IDEA_ID = "12"
+#: The session the protected events (and the sample token) belong to.
+SESSION_ID = "01JD5X8Q3ZK2M4N6P8R0T2V4S5"
 CREATED_AT = "2026-11-01T00:00:00.000Z"
 TOKEN_PLACEHOLDER = "<token from POST /api/login>"
 
@@ -95,7 +98,36 @@ def seed() -> Seeded:
             owner = ideas.get(IDEA_ID)["userId"]  # written meanwhile by another seed
     if owner != USER_ID:
         raise SampleConflict(f"idea {IDEA_ID} belongs to {owner}, not to the sample user {USER_ID}")
+    _seed_session()
     return Seeded(made_user, made_idea)
+
+
+def _seed_session() -> None:
+    """The sample session, live: written again when it is missing, expired or superseded."""
+    import time
+
+    from skills_ideas import models, sessions, users
+    from skills_ideas.config import AuthConfig
+
+    now = time.time()
+    try:
+        sessions.check(USER_ID, SESSION_ID, now)
+        return
+    except sessions.Refused:
+        pass
+    models.SessionModel(
+        models.user_key(USER_ID),
+        sessions.session_key(SESSION_ID),
+        sessionId=SESSION_ID,
+        userId=USER_ID,
+        createdAt=CREATED_AT,
+        lastUsedAt=sessions.iso(now),
+        lastUsed=int(now),
+        userAgent="curl/8.5.0",
+        sourceIp="203.0.113.7",
+        epoch=users.get(USER_ID).session_epoch,
+        expiresAt=int(now) + AuthConfig.from_env().ttl_seconds,
+    ).save()
 
 
 def with_sample_token(event: dict[str, Any]) -> dict[str, Any]:
@@ -106,5 +138,5 @@ def with_sample_token(event: dict[str, Any]) -> dict[str, Any]:
     from skills_ideas import tokens
     from skills_ideas.config import AuthConfig
 
-    token = tokens.issue(AuthConfig.from_env(), user_id=USER_ID, username=USERNAME, role=ROLE)
+    token = tokens.issue(AuthConfig.from_env(), user_id=USER_ID, username=USERNAME, role=ROLE, session_id=SESSION_ID)
     return json.loads(text.replace(TOKEN_PLACEHOLDER, token))

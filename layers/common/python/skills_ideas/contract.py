@@ -333,6 +333,21 @@ CREDENTIALS = Shape(
     closed=False,
 )
 
+PASSWORD_CHANGE = Shape(
+    "PasswordChange",
+    "The current password and a new one; every other session of the account ends. Other fields are ignored.",
+    _frozen({"currentPassword": LOGIN_PASSWORD, "newPassword": PASSWORD}),
+    required=("currentPassword", "newPassword"),
+    closed=False,
+)
+ACCOUNT_DELETION = Shape(
+    "AccountDeletion",
+    "The account's password, to confirm. Other fields are ignored.",
+    _frozen({"password": LOGIN_PASSWORD}),
+    required=("password",),
+    closed=False,
+)
+
 #: The request body of each function that takes one.
 BODIES: Mapping[str, Shape] = _frozen(
     {
@@ -345,6 +360,8 @@ BODIES: Mapping[str, Shape] = _frozen(
         "replace_skill": SKILL_INPUT,
         "update_skill": SKILL_PATCH,
         "confirm_idea_skills": SKILL_CONFIRMATION,
+        "change_password": PASSWORD_CHANGE,
+        "delete_account": ACCOUNT_DELETION,
     }
 )
 
@@ -406,6 +423,7 @@ PATH_PARAMETERS: Mapping[str, Mapping[str, FieldKind]] = _frozen(
         "/api/ideas/{id}": _frozen({"id": IDEA_ID}),
         "/docs/{asset}": _frozen({"asset": Text("A file of the docs page", example="swagger-ui.css")}),
         "/api/ideas/{id}/skills": _frozen({"id": IDEA_ID}),
+        "/api/me/sessions/{id}": _frozen({"id": Text("Session id (from GET /api/me/sessions)", max_length=64)}),
         "/api/skills/{id}/ideas": _frozen({"id": Text("Skill id (digits; anything else is a 404)", example="3")}),
     }
 )
@@ -530,6 +548,24 @@ IDEA_OF_SKILL = Shape(
     ),
     required=("id", "title", "status", "userId", "createdAt", "score", "confirmed"),
 )
+SESSION = Shape(
+    "Session",
+    "One login of the caller's account (docs/accounts.md)",
+    _frozen(
+        {
+            "id": Text("Session id"),
+            "createdAt": TIMESTAMP,
+            "lastUsedAt": Text(
+                "When a request last used it (updated at most once per authorizer cache period)", nullable=True
+            ),
+            "userAgent": Text("The User-Agent of the login", nullable=True),
+            "sourceIp": Text("The client address of the login", nullable=True),
+            "expiresAt": TIMESTAMP,
+            "current": Boolean("The session of this request"),
+        }
+    ),
+    required=("id", "createdAt", "expiresAt", "current"),
+)
 CATEGORY = Shape(
     "Category",
     "A category and how many skills it has",
@@ -615,11 +651,25 @@ REPLIES: Mapping[str, Reply] = _frozen(
                 {
                     "token": Text("HS256 JWT; send as `Authorization: Bearer <token>`", min_length=1),
                     "expiresIn": Integer("Seconds the token is valid", minimum=1, example=86400),
+                    "sessionId": Text("The session this token belongs to (GET /api/me/sessions)"),
                     "user": USER,
                 }
             ),
         ),
         "me": Reply(data=PROFILE),
+        "logout": Reply(204),
+        "list_sessions": Reply(data=ListOf("The caller's live sessions, newest first", SESSION), counted=True),
+        "end_session": Reply(204),
+        "change_password": Reply(
+            data=Shape(
+                "PasswordChanged",
+                "What the change ended",
+                _frozen({"endedSessions": Integer("Other sessions ended", minimum=0)}),
+                required=("endedSessions",),
+            ),
+            message="Password changed; your other sessions have ended",
+        ),
+        "delete_account": Reply(204),
         "list_skills": Reply(data=ListOf("Skills", SKILL), counted=True, next_cursor=True, cacheable=True),
         "list_skill_categories": Reply(data=ListOf("Categories", CATEGORY), counted=True, cacheable=True),
         "get_skill": Reply(data=SKILL, cacheable=True),
@@ -669,7 +719,25 @@ _IDEA_CONFLICT = (
 REFUSALS: Mapping[str, Mapping[int, tuple[str, str]]] = _frozen(
     {
         "register": {409: ("User already exists", "The name is taken, in any letter case or width")},
-        "login": {401: ("Invalid credentials", "An unknown user or a wrong password, alike")},
+        "login": {
+            401: ("Invalid credentials", "An unknown user or a wrong password, alike"),
+            429: ("Too many failed logins; try again in 30 s", "Too many failures for this name (docs/accounts.md)"),
+        },
+        "end_session": {404: ("Session not found", "No such session of the caller's")},
+        "change_password": {
+            403: ("Password is incorrect", "The current password does not match"),
+            429: (
+                "Too many failed logins; try again in 30 s",
+                "Too many wrong passwords for this account (docs/accounts.md)",
+            ),
+        },
+        "delete_account": {
+            403: ("Password is incorrect", "The password does not match"),
+            429: (
+                "Too many failed logins; try again in 30 s",
+                "Too many wrong passwords for this account (docs/accounts.md)",
+            ),
+        },
         "me": {404: ("User not found", "The token's user no longer exists")},
         "create_skill": {409: _SKILL_CONFLICT},
         "replace_skill": {409: _SKILL_CONFLICT},

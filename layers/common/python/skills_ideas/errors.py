@@ -6,6 +6,8 @@ from __future__ import annotations
 
 class ApiError(Exception):
     status = 500
+    #: Response headers the error calls for (``Retry-After`` of a 429).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,6 +32,17 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status = 409
+
+
+class TooManyRequests(ApiError):
+    """429: try again after ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ServiceUnavailable(ApiError):

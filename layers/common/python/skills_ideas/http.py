@@ -180,6 +180,8 @@ class Caller:
     user_id: str
     username: str
     role: str
+    #: The session the caller's token belongs to ("" when invoked without one).
+    session_id: str = ""
 
 
 def caller(event: Event) -> Caller:
@@ -189,7 +191,32 @@ def caller(event: Event) -> Caller:
     user_id = context.get("userId") or context.get("principalId")
     if not user_id:
         raise Unauthorized("No token, authorization denied")
-    return Caller(str(user_id), str(context.get("username") or ""), str(context.get("role") or "user"))
+    return Caller(
+        str(user_id),
+        str(context.get("username") or ""),
+        str(context.get("role") or "user"),
+        str(context.get("sessionId") or ""),
+    )
+
+
+def no_content() -> Response:
+    """204: done, nothing to say (logout, ending a session)."""
+    return respond(204, None)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, as API Gateway saw it (``X-Forwarded-For`` can be forged;
+    ``sourceIp`` is the connection's own address)."""
+
+    source_ip: str
+    user_agent: str
+
+
+def client(event: Event) -> Client:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    agent = identity.get("userAgent") or header(event, "User-Agent") or ""
+    return Client(str(identity.get("sourceIp") or "unknown")[:64], str(agent))
 
 
 def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any], Response]:
@@ -212,8 +239,10 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
             logger.info("request rejected", extra={"status": error.status, "reason": error.message})
             from skills_ideas.faults import RETRY_AFTER_SECONDS
 
-            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.status == 503 else None
-            return fail(error.status, error.message, retry)
+            headers = dict(error.headers or {})
+            if error.status == 503:
+                headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+            return fail(error.status, error.message, headers or None)
         except RecursionError as error:
             # Only input nests deep enough for this (a JSON cursor, say): bodies are bounded
             # by json_body, and this keeps any other decoder from turning it into a 500.

@@ -454,3 +454,38 @@ def list_ideas(
     """A page by cursor, or the legacy ``_page``: the first ``_page * _limit`` ideas in one
     bounded Query (``LEGACY_WINDOW``), of which the last ``_limit`` are the page."""
     return list_page(q, cursor, cursor_key=cursor_key, skip=(page - 1) * q.limit)
+
+
+# ---------------------------------------------------------------- an account's deletion
+#: Ideas read per Query while deleting an account's ideas (one BatchWriteItem holds 25).
+DELETE_PAGE = 100
+
+
+def delete_owned(owner_id: str, *, max_items: int) -> tuple[int, bool]:
+    """Delete up to ``max_items`` of ``owner_id``'s ideas (and the alias items of those whose
+    id does not name the owner), oldest first: Queries of ``DELETE_PAGE`` on the owner's
+    partition, BatchWriteItem deletes of 25. Returns (ideas deleted, whether any remain)."""
+    deleted = 0
+    while deleted < max_items:
+        page = min(DELETE_PAGE, max_items - deleted)
+        found = list(
+            models.IdeaModel.query(
+                user_key(owner_id),
+                models.IdeaModel.sk.startswith("IDEA#"),
+                limit=page + 1,
+                page_size=page + 1,
+                consistent_read=True,
+            )
+        )
+        batch = found[:page]
+        keys = [models.raw_key(item.pk, item.sk) for item in batch]
+        keys += [
+            models.raw_key(alias_key(item.ideaId), "ALIAS")
+            for item in batch
+            if item.ideaId != public_id(owner_id, key_of(item))
+        ]
+        models.delete_keys(keys)
+        deleted += len(batch)
+        if len(found) <= page:
+            return deleted, False
+    return deleted, True

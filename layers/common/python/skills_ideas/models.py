@@ -15,7 +15,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from skills_ideas.config import TableConfig
-from skills_ideas.schema import INDEXES, PARTITION_KEY, SORT_KEY
+from skills_ideas.errors import ServiceUnavailable
+from skills_ideas.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from skills_ideas.validation import caseless
 
 
@@ -49,6 +50,11 @@ class UserModel(Model):
     role = UnicodeAttribute(default="user")
     createdAt = UnicodeAttribute()
     legacyId = UnicodeAttribute(null=True)
+    #: ``deleted`` from the moment an account's deletion starts (absent: active).
+    status = UnicodeAttribute(null=True)
+    deletedAt = UnicodeAttribute(null=True)
+    #: Sessions of an older epoch are refused: a password change moves it on (absent: 0).
+    sessionEpoch = NumberAttribute(null=True)
 
 
 class UsernameModel(Model):
@@ -61,6 +67,54 @@ class UsernameModel(Model):
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="USERNAME")
     userId = UnicodeAttribute()
     username = UnicodeAttribute()
+
+
+class SessionModel(Model):
+    """``USER#<userId>`` / ``SESSION#<sessionId>``: one login (docs/accounts.md). DynamoDB's TTL
+    removes it after ``expiresAt``, when its token has expired anyway."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    sessionId = UnicodeAttribute()
+    userId = UnicodeAttribute()
+    createdAt = UnicodeAttribute()
+    lastUsedAt = UnicodeAttribute()
+    #: Epoch seconds of ``lastUsedAt`` (the authorizer compares numbers, not strings).
+    lastUsed = NumberAttribute()
+    userAgent = UnicodeAttribute(null=True)
+    sourceIp = UnicodeAttribute(null=True)
+    epoch = NumberAttribute(default=0)
+    expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+
+
+class LoginFailuresModel(Model):
+    """``LOGINFAIL#<digest of the name's fold>`` / ``ACCOUNT`` or ``CLIENT#<ip>``: failed logins
+    of one account (known or not), from anywhere or from one client (``login_limits``)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    failures = NumberAttribute(default=0)
+    lastFailure = NumberAttribute(null=True)
+    expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+
+
+class PendingDeletionModel(Model):
+    """``DELETIONS`` / ``USER#<userId>``: a deleted account whose ideas were too many to remove
+    in its own request (``skills-ideas admin finish-deletions`` removes the rest)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY, default="DELETIONS")
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    userId = UnicodeAttribute()
+    deletedAt = UnicodeAttribute()
 
 
 def _gsi(index_name: str, hash_attr: str, range_attr: str):
@@ -172,6 +226,9 @@ MODELS: tuple[type[Model], ...] = (
     IdeaAliasModel,
     IdeaSkillsModel,
     SkillIdeaModel,
+    SessionModel,
+    LoginFailuresModel,
+    PendingDeletionModel,
 )
 _bound: TableConfig | None = None
 
@@ -187,6 +244,47 @@ def bind(config: TableConfig) -> None:
         model.Meta.host = config.endpoint_url
         model._connection = None
     _bound = config
+
+
+def dispatch(operation: str, request: dict) -> dict:
+    """One raw request on the bound table (``TableName`` filled in), through the models' own
+    connection and so within their time budget: for reads and writes that span several models
+    in one call (BatchGetItem, BatchWriteItem). Keys and items are in DynamoDB's JSON."""
+    if _bound is None:
+        raise RuntimeError("models are not bound to a table: call bind() first")
+    name = _bound.table_name
+    filled = {k: ({name: v} if k == "RequestItems" else v) for k, v in request.items()}
+    return UserModel._get_connection().connection.dispatch(operation, filled)
+
+
+#: Deletes per BatchWriteItem (DynamoDB's limit), and rounds for what it leaves unprocessed.
+BATCH = 25
+BATCH_ROUNDS = 4
+
+
+def busy() -> ServiceUnavailable:
+    """What DynamoDB leaving keys unprocessed round after round means: it is throttling."""
+    error = ServiceUnavailable("The service is busy or a dependency is not answering; retry in a few seconds")
+    error.headers = {"Retry-After": "2"}
+    return error
+
+
+def delete_keys(keys: list[dict[str, dict[str, str]]]) -> None:
+    """Delete items by key, ``BATCH`` per BatchWriteItem, retrying what DynamoDB leaves
+    unprocessed a few rounds (then it is a throttling error: the caller answers 503)."""
+    for start in range(0, len(keys), BATCH):
+        requests: list[dict] = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH]]
+        for _ in range(BATCH_ROUNDS):
+            response = dispatch("BatchWriteItem", {"RequestItems": requests})
+            requests = next(iter((response.get("UnprocessedItems") or {}).values()), [])
+            if not requests:
+                break
+        else:
+            raise busy()
+
+
+def raw_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
 
 
 def connection() -> Connection:

@@ -40,7 +40,8 @@ PROTECTED: frozenset[str] = frozenset({"user", "owner", "admin"})
 
 #: The Lambda request authorizer that guards every protected route.
 AUTHORIZER_FUNCTION = "authorizer"
-AUTHORIZER_USES: tuple[str, ...] = ("secret:read",)
+#: It reads the profile and session of every token, and records a session's last use.
+AUTHORIZER_USES: tuple[str, ...] = ("secret:read", "table:read", "table:write")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,34 @@ ROUTES: tuple[Route, ...] = (
         ("table:read", "table:write", "secret:read"),
     ),
     Route("GET", "/api/me", "me", "user", "The caller's own profile", ("table:read",)),
+    Route("POST", "/api/logout", "logout", "user", "End the caller's session (204)", ("table:write",)),
+    Route(
+        "GET", "/api/me/sessions", "list_sessions", "user", "The caller's live sessions, newest first", ("table:read",)
+    ),
+    Route(
+        "DELETE",
+        "/api/me/sessions/{id}",
+        "end_session",
+        "user",
+        "End one of the caller's sessions (204)",
+        ("table:write",),
+    ),
+    Route(
+        "PUT",
+        "/api/me/password",
+        "change_password",
+        "user",
+        "Change the caller's password and end their other sessions",
+        ("table:read", "table:write"),
+    ),
+    Route(
+        "DELETE",
+        "/api/me",
+        "delete_account",
+        "user",
+        "Delete the caller's account, sessions and ideas",
+        ("table:read", "table:write"),
+    ),
     Route(
         "GET",
         "/api/skills",

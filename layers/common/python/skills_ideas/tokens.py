@@ -1,4 +1,9 @@
-"""JSON Web Tokens: HS256 pinned, with sub, username, role, iat, exp, iss and aud.
+"""JSON Web Tokens: HS256 pinned, with sub, username, role, sid, iat, exp, iss and aud.
+
+``sid`` names the session the login created (``skills_ideas.sessions``); the request
+authorizer refuses a token whose session is over, and a token without one (issued before
+sessions existed). ``role`` and ``username`` are what they were at login: the authorizer
+passes on the account's current ones instead.
 
 The signing key comes from configuration: in the cloud from Secrets Manager through the
 Powertools parameters utility (cached for five minutes), locally from ``JWT_SECRET``.
@@ -30,6 +35,7 @@ class Claims:
     user_id: str
     username: str
     role: str
+    session_id: str | None = None
 
 
 def signing_key(config: AuthConfig) -> str:
@@ -44,7 +50,15 @@ def signing_key(config: AuthConfig) -> str:
     return key
 
 
-def issue(config: AuthConfig, *, user_id: str, username: str, role: str, now: float | None = None) -> str:
+def issue(
+    config: AuthConfig,
+    *,
+    user_id: str,
+    username: str,
+    role: str,
+    session_id: str | None = None,
+    now: float | None = None,
+) -> str:
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "sub": user_id,
@@ -55,6 +69,8 @@ def issue(config: AuthConfig, *, user_id: str, username: str, role: str, now: fl
         "iss": config.issuer,
         "aud": config.audience,
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, signing_key(config), algorithm=ALGORITHM)
 
 
@@ -75,6 +91,7 @@ def verify(config: AuthConfig, token: str) -> Claims:
     except (jwt.PyJWTError, ValueError, RecursionError) as error:
         raise InvalidToken(str(error) or type(error).__name__) from None
     role = claims.get("role")
-    if not isinstance(claims.get("sub"), str) or role not in ("user", "admin"):
+    sid = claims.get("sid")
+    if not isinstance(claims.get("sub"), str) or role not in ("user", "admin") or not isinstance(sid, str | None):
         raise InvalidToken("unexpected claims")
-    return Claims(claims["sub"], str(claims.get("username") or ""), role)
+    return Claims(claims["sub"], str(claims.get("username") or ""), role, sid)

@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from skills_ideas import contract, models, passwords
-from skills_ideas.errors import BadRequest, Conflict, NotFound
+from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
 from skills_ideas.ids import ulid
 from skills_ideas.models import now_iso, user_key, username_key
 from skills_ideas.validation import SECRET, refuse_forbidden
@@ -20,6 +20,8 @@ from skills_ideas.validation import SECRET, refuse_forbidden
 #: A whole new username (``\Z``: ``$`` would also match before a final newline).
 USERNAME_RE = re.compile(rf"\A[{contract.USERNAME_CHARACTERS}]{{{contract.USERNAME_MIN},{contract.USERNAME_MAX}}}\Z")
 ROLES = contract.ROLES
+#: ``status`` of a profile whose account is being, or has been, deleted.
+DELETED = "deleted"
 #: Owner of migrated ideas whose legacy user is gone. It has no username claim and no
 #: password, so nobody can log in as it.
 ORPHAN_OWNER_ID = "legacy-orphans"
@@ -33,6 +35,8 @@ class User:
     username: str
     role: str
     created_at: str
+    #: Sessions of another epoch are refused (``sessions.check``); a password change moves it on.
+    session_epoch: int = 0
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username}
@@ -42,7 +46,11 @@ class User:
 
 
 def _user(item: models.UserModel) -> User:
-    return User(item.userId, item.username, item.role, item.createdAt)
+    return User(item.userId, item.username, item.role, item.createdAt, int(item.sessionEpoch or 0))
+
+
+def is_deleted(item: models.UserModel) -> bool:
+    return item.status == DELETED
 
 
 def credentials(body: dict[str, Any]) -> tuple[str, str]:
@@ -153,7 +161,7 @@ def find_login(username: str) -> tuple[User, str] | None:
         item = models.UserModel.get(user_key(claim.userId), "PROFILE")
     except models.UserModel.DoesNotExist:
         return None
-    if not item.passwordHash:
+    if not item.passwordHash or is_deleted(item):
         return None
     return _user(item), item.passwordHash
 
@@ -161,7 +169,11 @@ def find_login(username: str) -> tuple[User, str] | None:
 def authenticate(username: str, password: str) -> User | None:
     """The user when the password is right; None otherwise, after the same amount of work
     whether or not the user exists. A legacy bcrypt hash is upgraded to argon2id."""
-    found = find_login(username)
+    return verified(find_login(username), password)
+
+
+def verified(found: tuple[User, str] | None, password: str) -> User | None:
+    """``authenticate`` once ``find_login`` has answered."""
     if found is None:
         passwords.burn_time(password)
         return None
@@ -188,14 +200,98 @@ def upgrade_hash(user_id: str, old_hash: str, new_hash: str) -> None:
 
 
 def get(user_id: str) -> User:
+    return _user(_profile(user_id, consistent=False))
+
+
+def _profile(user_id: str, *, consistent: bool = True) -> models.UserModel:
+    """The profile of a live account; NotFound once it is deleted."""
     try:
-        return _user(models.UserModel.get(user_key(user_id), "PROFILE"))
+        item = models.UserModel.get(user_key(user_id), "PROFILE", consistent_read=consistent)
     except models.UserModel.DoesNotExist:
         raise NotFound("User not found") from None
+    if is_deleted(item):
+        raise NotFound("User not found")
+    return item
+
+
+def check_password(user_id: str, password: str) -> tuple[User, str]:
+    """The user and their stored hash when ``password`` is theirs; Forbidden otherwise (the
+    caller is logged in: a wrong password is not a reason to drop their token)."""
+    item = _profile(user_id)
+    if not item.passwordHash or not passwords.verify(password, item.passwordHash):
+        raise Forbidden("Password is incorrect")
+    return _user(item), item.passwordHash
+
+
+def change_password(user: User, old_hash: str, new_hash: str, keep_session: str) -> int:
+    """Store ``new_hash`` and move the session epoch on, keeping only ``keep_session`` in the
+    new epoch: one transaction, so every other session is refused from this write on, however
+    many there are. Conflict when the password changed meanwhile. Returns the new epoch."""
+    epoch = user.session_epoch + 1
+    profile = models.UserModel(user_key(user.id), "PROFILE")
+    session = models.SessionModel(user_key(user.id), f"SESSION#{keep_session}")
+    try:
+        with TransactWrite(connection=models.connection()) as transaction:
+            transaction.update(
+                profile,
+                actions=[models.UserModel.passwordHash.set(new_hash), models.UserModel.sessionEpoch.set(epoch)],
+                condition=(models.UserModel.passwordHash == old_hash) & models.UserModel.status.does_not_exist(),
+            )
+            transaction.update(
+                session, actions=[models.SessionModel.epoch.set(epoch)], condition=models.SessionModel.pk.exists()
+            )
+    except TransactWriteError as error:
+        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or []) if r]
+        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            raise Conflict("Your password or session changed at the same time; log in again and retry") from None
+        raise
+    return epoch
+
+
+def mark_deleted(user_id: str, verified_hash: str) -> None:
+    """Start deleting an account: from this write on, login and the authorizer refuse it.
+    Conditioned on the hash just verified (a concurrent password change wins)."""
+    item = models.UserModel(user_key(user_id), "PROFILE")
+    try:
+        item.update(
+            actions=[models.UserModel.status.set(DELETED), models.UserModel.deletedAt.set(now_iso())],
+            condition=(models.UserModel.passwordHash == verified_hash) & models.UserModel.status.does_not_exist(),
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+        raise Conflict("The account changed at the same time; log in again and retry") from None
+
+
+def release_name(user_id: str, username: str) -> None:
+    """Delete the username claim of a deleted account, so the name is free for anyone. Only a
+    claim that still names this user goes (a legacy name may have two keys)."""
+    keys = {username_key(username), legacy_username_key(username)}
+    for key in keys:
+        try:
+            models.UsernameModel(key, "USERNAME").delete(condition=models.UsernameModel.userId == user_id)
+        except DeleteError as error:
+            if not _is_condition_failure(error):
+                raise
+
+
+def delete_profile(user_id: str) -> None:
+    """The last step of a deletion: the profile itself (only a deleted one)."""
+    models.UserModel(user_key(user_id), "PROFILE").delete(condition=models.UserModel.status == DELETED)
+
+
+def deleted_profile(user_id: str) -> User | None:
+    """A profile whose deletion is under way, or None."""
+    try:
+        item = models.UserModel.get(user_key(user_id), "PROFILE", consistent_read=True)
+    except models.UserModel.DoesNotExist:
+        return None
+    return _user(item) if is_deleted(item) else None
 
 
 def set_role(username: str, role: str) -> User:
-    """Grant or revoke a role (operator command). Takes effect at the user's next login."""
+    """Grant or revoke a role (operator command). The request authorizer reads the role of
+    every token's account, so it takes effect within the authorizer cache TTL."""
     if role not in ROLES:
         raise BadRequest(f"Role must be one of: {', '.join(ROLES)}")
     found = find_login(username)
@@ -204,8 +300,8 @@ def set_role(username: str, role: str) -> User:
     user = found[0]
     item = models.UserModel(user_key(user.id), "PROFILE")
     item.update(actions=[models.UserModel.role.set(role)], condition=models.UserModel.pk.exists())
-    return User(user.id, user.username, role, user.created_at)
+    return User(user.id, user.username, role, user.created_at, user.session_epoch)
 
 
-def _is_condition_failure(error: PutError | UpdateError) -> bool:
+def _is_condition_failure(error: PutError | UpdateError | DeleteError) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
