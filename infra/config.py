@@ -188,6 +188,10 @@ class AlarmThresholds:
     #: period; one period breaching is enough: each one is an edit that was not saved.
     catalogue_write_gave_up: int = 0
     catalogue_write_gave_up_datapoints: int = 1
+    #: Failed logins (LoginFailed) and lockouts (LoginLockedOut) per 5 minutes across all
+    #: accounts: far above people mistyping, the mark of a guessing campaign (docs/accounts.md).
+    login_failures: int = 200
+    login_lockouts: int = 20
 
 
 @dataclass(frozen=True)

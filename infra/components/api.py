@@ -170,7 +170,7 @@ class Api(Construct):
             resource = self.rest_api.root.resource_for_path(route.path)
             resource.add_method(
                 route.method,
-                apigw.LambdaIntegration(functions[route.function].alias),
+                apigw.LambdaIntegration(functions[route.function].alias, allow_test_invoke=False),
                 operation_name=route.function,
                 authorizer=authorizer if route.protected else None,
                 authorization_type=apigw.AuthorizationType.CUSTOM if route.protected else apigw.AuthorizationType.NONE,

@@ -21,6 +21,7 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -81,6 +82,10 @@ def _count_above(threshold: int, *, datapoints: int | None = None) -> CustomThre
         treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
         **periods,
     )
+
+
+#: Functions summed into one errors (or throttles) alarm: metric math takes at most 10 metrics.
+FUNCTIONS_PER_ALARM = 10
 
 
 class Monitoring(Construct):
@@ -166,12 +171,13 @@ class Monitoring(Construct):
             },
         )
         for name, deployed in functions.items():
-            facade.monitor_lambda_function(
-                lambda_function=deployed.function,
-                alarm_friendly_name=name,
-                add_fault_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.lambda_errors)},
-                add_throttles_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=thresholds.lambda_throttles)},
-            )
+            facade.monitor_lambda_function(lambda_function=deployed.function, alarm_friendly_name=name)
+        # Errors and throttles alarm per group of up to ten functions (metric math: the sum of
+        # the group's metrics), not per function: one alarm a function for each would take the
+        # stack past CloudFormation's 500 resources. The dashboard still plots every function,
+        # and the alarm's description names the group's functions.
+        self._grouped_alarms(config, functions, "Errors", thresholds.lambda_errors)
+        self._grouped_alarms(config, functions, "Throttles", thresholds.lambda_throttles)
         throttled = ThrottledEventsThreshold(max_throttled_events_threshold=thresholds.dynamodb_throttled_requests)
         facade.monitor_dynamo_table(
             table=table,
@@ -193,6 +199,8 @@ class Monitoring(Construct):
         )
         alarmed = {
             "CatalogueStaleServed": _count_above(thresholds.catalogue_stale_served),
+            "LoginFailed": _count_above(thresholds.login_failures),
+            "LoginLockedOut": _count_above(thresholds.login_lockouts),
             "CatalogueWriteGaveUp": _count_above(
                 thresholds.catalogue_write_gave_up, datapoints=thresholds.catalogue_write_gave_up_datapoints
             ),
@@ -202,8 +210,17 @@ class Monitoring(Construct):
             alarm_friendly_name="Business",
             metric_groups=[
                 CustomMetricGroup(
-                    title="Business events (per 5 minutes)",
-                    metrics=[business_metric(name, config.stage) for name in BUSINESS_EVENTS],
+                    title="Business events (per 5 minutes); a spike of failed logins alarms",
+                    metrics=[
+                        CustomMetricWithAlarm(
+                            metric=business_metric(name, config.stage),
+                            alarm_friendly_name=name,
+                            add_alarm={CRITICAL: alarmed[name]},
+                        )
+                        if name in alarmed
+                        else business_metric(name, config.stage)
+                        for name in BUSINESS_EVENTS
+                    ],
                 ),
                 CustomMetricGroup(
                     title="Skills catalogue: stale reads, write conflicts, failed writes and invalidations",
@@ -224,7 +241,16 @@ class Monitoring(Construct):
                 ),
                 CustomMetricGroup(
                     title="Security events (docs/accounts.md): lockouts, password changes, sessions ended, deletions",
-                    metrics=[business_metric(name, config.stage) for name in SECURITY_METRICS],
+                    metrics=[
+                        CustomMetricWithAlarm(
+                            metric=business_metric(name, config.stage),
+                            alarm_friendly_name=name,
+                            add_alarm={CRITICAL: alarmed[name]},
+                        )
+                        if name in alarmed
+                        else business_metric(name, config.stage)
+                        for name in SECURITY_METRICS
+                    ],
                 ),
                 CustomMetricGroup(
                     title="Cold starts (Powertools ColdStart metric)",
@@ -243,3 +269,28 @@ class Monitoring(Construct):
                 ),
             ],
         )
+
+    def _grouped_alarms(
+        self, config: StageConfig, functions: dict[str, DeployedFunction], metric: str, threshold: int
+    ) -> None:
+        """One alarm per group of up to ``FUNCTIONS_PER_ALARM`` functions on the sum of their ``metric``."""
+        names = sorted(functions)
+        for group, start in enumerate(range(0, len(names), FUNCTIONS_PER_ALARM), 1):
+            members = names[start : start + FUNCTIONS_PER_ALARM]
+            metrics: dict[str, cloudwatch.IMetric] = {
+                f"m{n}": functions[name].function.metric(metric, statistic="Sum", period=Duration.minutes(5))
+                for n, name in enumerate(members)
+            }
+            alarm = cloudwatch.MathExpression(
+                expression=" + ".join(metrics), using_metrics=metrics, period=Duration.minutes(5)
+            ).create_alarm(
+                self,
+                f"Lambda{metric}Group{group}",
+                alarm_name=f"{config.prefix}-lambda-{metric}-group{group}",
+                alarm_description=f"Lambda {metric.lower()} of: {', '.join(members)} (docs/runbook.md)",
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))

@@ -22,3 +22,9 @@ def test_cfn_lint_finds_no_error_in_any_stage(synthesized):
     dirs = [synthesized(stage).assembly_dir for stage in STAGES]
     result = cfn_lint.run(dirs)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_stack_stays_within_cloudformations_500_resources(dev, prod):
+    # A stack over the limit synthesizes only until CloudFormation refuses it at deploy time
+    for stack in (dev, prod):
+        assert len(stack.resources) <= 500

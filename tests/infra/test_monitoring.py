@@ -212,3 +212,17 @@ def test_catalogue_alarms_have_runbook_entries(stack):
         (alarm,) = _alarms_on(stack, name)
         heading = alarm["AlarmName"].replace(stack.config.prefix, "skills-ideas-<stage>")
         assert re.search(rf"^## .*`{re.escape(heading)}`", runbook, re.MULTILINE), heading
+
+
+def test_a_spike_of_failed_logins_or_lockouts_raises_an_alarm_with_a_runbook_entry(stack):
+    # A guessing campaign shows as failed logins and lockouts far above people mistyping
+    thresholds = stack.config.alarms
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    for name, threshold in (("LoginFailed", thresholds.login_failures), ("LoginLockedOut", thresholds.login_lockouts)):
+        (alarm,) = _alarms_on(stack, name)
+        assert alarm["AlarmName"] == f"{stack.config.prefix}-Business-{name}-Critical"
+        assert alarm["Threshold"] == threshold and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        (query,) = alarm["Metrics"]
+        assert {"Name": "stage", "Value": stack.config.stage} in query["MetricStat"]["Metric"]["Dimensions"]
+        heading = alarm["AlarmName"].replace(stack.config.prefix, "skills-ideas-<stage>")
+        assert re.search(rf"^## .*`{re.escape(heading)}`", runbook, re.MULTILINE), heading
