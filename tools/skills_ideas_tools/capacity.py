@@ -1135,8 +1135,26 @@ def verdict(
         "",
         "Whatever the front door, the writes decide the rest: DynamoDB and Lambda of the 15% writes and 10% logins "
         "are paid at the origin on every one of them.",
+        "",
+        "**The event backbone** (docs/events.md) adds about "
+        f"{_usd(EVENTS_PER_MILLION_WRITES)} per million writes of users and ideas (stream consumer, PutEvents, "
+        "SQS, the statistics consumer and its counter transactions); the mix's creates, edits, deletes and "
+        f"sign-ups are {events_share():.0%} of its requests, so about "
+        f"{_usd(EVENTS_PER_MILLION_WRITES * events_share())} per million requests of the mix, on top of every "
+        "design above. No request waits on it.",
     ]
     return "\n".join(lines)
+
+
+#: docs/events.md, "Cost per million writes": the backbone's itemised total (us-east-1, on demand).
+EVENTS_PER_MILLION_WRITES = 5.40
+#: Requests of the mix that write a user or an idea, and so make a domain event.
+EVENT_WRITERS = ("create_idea", "patch_status", "replace_idea", "delete_idea", "register")
+
+
+def events_share() -> float:
+    shares = mix()
+    return sum(shares.get(name, 0.0) for name in EVENT_WRITERS)
 
 
 def scaling(by_request: dict[str, Measurement], prod: Stage) -> str:
