@@ -205,35 +205,31 @@ class Monitoring(Construct):
                 thresholds.catalogue_write_gave_up, datapoints=thresholds.catalogue_write_gave_up_datapoints
             ),
         }
+
+        def with_alarms(names: tuple[str, ...]) -> list[Any]:
+            """The metrics ``names`` of this stage, those in ``alarmed`` with their alarm."""
+            return [
+                CustomMetricWithAlarm(
+                    metric=business_metric(name, config.stage),
+                    alarm_friendly_name=name,
+                    add_alarm={CRITICAL: alarmed[name]},
+                )
+                if name in alarmed
+                else business_metric(name, config.stage)
+                for name in names
+            ]
+
         facade.monitor_custom(
             human_readable_name="Business and cold starts",
             alarm_friendly_name="Business",
             metric_groups=[
                 CustomMetricGroup(
                     title="Business events (per 5 minutes); a spike of failed logins alarms",
-                    metrics=[
-                        CustomMetricWithAlarm(
-                            metric=business_metric(name, config.stage),
-                            alarm_friendly_name=name,
-                            add_alarm={CRITICAL: alarmed[name]},
-                        )
-                        if name in alarmed
-                        else business_metric(name, config.stage)
-                        for name in BUSINESS_EVENTS
-                    ],
+                    metrics=with_alarms(BUSINESS_EVENTS),
                 ),
                 CustomMetricGroup(
                     title="Skills catalogue: stale reads, write conflicts, failed writes and invalidations",
-                    metrics=[
-                        CustomMetricWithAlarm(
-                            metric=business_metric(name, config.stage),
-                            alarm_friendly_name=name,
-                            add_alarm={CRITICAL: alarmed[name]},
-                        )
-                        if name in alarmed
-                        else business_metric(name, config.stage)
-                        for name in CATALOGUE_METRICS
-                    ],
+                    metrics=with_alarms(CATALOGUE_METRICS),
                 ),
                 CustomMetricGroup(
                     title="Domain events: published, redeliveries recognised, not published",
@@ -241,16 +237,7 @@ class Monitoring(Construct):
                 ),
                 CustomMetricGroup(
                     title="Security events (docs/accounts.md): lockouts, password changes, sessions ended, deletions",
-                    metrics=[
-                        CustomMetricWithAlarm(
-                            metric=business_metric(name, config.stage),
-                            alarm_friendly_name=name,
-                            add_alarm={CRITICAL: alarmed[name]},
-                        )
-                        if name in alarmed
-                        else business_metric(name, config.stage)
-                        for name in SECURITY_METRICS
-                    ],
+                    metrics=with_alarms(SECURITY_METRICS),
                 ),
                 CustomMetricGroup(
                     title="Cold starts (Powertools ColdStart metric)",
