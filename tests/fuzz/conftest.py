@@ -20,6 +20,8 @@ PASSWORD = "correct-horse-battery"
 #: Real values of each path parameter, so that every other case reaches an existing resource
 #: (a 200 whose body is checked against its schema) rather than a 404.
 ASSETS = ("swagger-ui.css", "swagger-initializer.js", "LICENSE")
+#: Routes that end the caller's session(s) or account: never called with the shared tokens.
+ENDS_SESSIONS = frozenset({"logout", "end_session", "change_password", "delete_account"})
 
 
 @dataclass
@@ -36,7 +38,19 @@ class FuzzTarget:
         route = next(r for r in ROUTES if r.path == path and r.method == method.upper())
         if not route.protected:
             return {}
+        if route.function in ENDS_SESSIONS:
+            # These may end the session, change the password or delete the account (the document's
+            # examples use the right password): each call gets an account of its own.
+            return {"Authorization": f"Bearer {self.throwaway_token()}"}
         return {"Authorization": f"Bearer {self.admin_token if route.access == 'admin' else self.user_token}"}
+
+    def throwaway_token(self) -> str:
+        name = f"fuzz_once_{uuid.uuid4().hex[:10]}"
+        registered = self.session.post(
+            f"{self.url}/api/register", json={"username": name, "password": PASSWORD}, timeout=30
+        )
+        assert registered.status_code == 201, registered.text
+        return _token(self.url, name)
 
     def new_idea(self) -> str:
         created = self.session.post(
