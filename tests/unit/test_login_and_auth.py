@@ -41,7 +41,7 @@ def legacy_user(username: str, password: str, prefix: bytes = b"2a") -> str:
     return user.id
 
 
-def token(**overrides) -> str:
+def token(*, key=SECRET, algorithm: str = "HS256", **overrides) -> str:
     now = int(time.time())
     claims = {
         "sub": "u-1",
@@ -54,7 +54,7 @@ def token(**overrides) -> str:
         **overrides,
     }
     claims = {k: v for k, v in claims.items() if v is not None}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return jwt.encode(claims, key, algorithm=algorithm)
 
 
 # ------------------------------------------------------------------ login
@@ -167,24 +167,7 @@ def _hs512() -> str:
     """A token signed with our key, but not with the pinned algorithm."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyJWT warns that the key is short for SHA-512
-        return token_with(SECRET, "HS512")
-
-
-def token_with(key, algorithm: str) -> str:
-    now = int(time.time())
-    return jwt.encode(
-        {
-            "sub": "u-1",
-            "username": "ada",
-            "role": "user",
-            "iat": now,
-            "exp": now + 600,
-            "iss": "skills-ideas",
-            "aud": "skills-ideas-api",
-        },
-        key,
-        algorithm=algorithm,
-    )
+        return token(algorithm="HS512")
 
 
 def test_authorizer_allows_a_valid_token_for_the_whole_api_with_the_caller_in_context(aws):
@@ -237,8 +220,8 @@ def _tampered() -> str:
         token(role="superuser"),
         token(sub=None),
         token(exp=None),
-        token_with("another-key-of-at-least-thirty-two-bytes!", "HS256"),
-        token_with(None, "none"),
+        token(key="another-key-of-at-least-thirty-two-bytes!"),
+        token(key=None, algorithm="none"),
         _hs512(),
         "not-a-jwt",
     ],
