@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from skills_ideas import ideas, models, schema
+from skills_ideas import ideas, models, schema, users
 from skills_ideas.config import TableConfig
 from skills_ideas.http import api_handler, ok
 from skills_ideas_tools.dynamodb_local import DynamoDBLocal
@@ -48,6 +48,13 @@ def publish(event: dict, context: Any) -> dict:
     return ok(ideas.create("u-ada", ideas.validate_full(json.loads(event["body"]))), status_code=201)
 
 
+@api_handler
+def register_ada(event: dict, context: Any) -> dict:
+    """The registration transaction (profile and name claim) behind the real error mapping."""
+    users.put_user(users.User(id="u-ada", username="ada", role="user", created_at=models.now_iso()), None)
+    return ok({}, status_code=201)
+
+
 def call(title: str) -> tuple[int, dict[str, str], float]:
     started = time.monotonic()
     response = publish({"body": json.dumps({"title": title}), "requestContext": {"requestId": "r"}}, LambdaContext())
@@ -76,6 +83,21 @@ def test_a_stalled_table_is_a_503_within_the_budget_and_recovery_loses_nothing(e
     stored = titles()
     assert stored.count("before") == stored.count("after") == 1
     assert stored.count("during") <= 1  # a write that landed before the stall is kept, never doubled
+
+
+def test_a_stalled_table_fails_a_registration_transaction_within_the_budget(engine, table):
+    assert engine.process is not None
+    os.kill(engine.process.pid, signal.SIGSTOP)
+    try:
+        # When the table stalls under a registration (a transaction, on its own connection)
+        started = time.monotonic()
+        response = register_ada({"requestContext": {"requestId": "r"}}, LambdaContext())
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(engine.process.pid, signal.SIGCONT)
+    # Then it is a 503 with Retry-After inside the function's timeout, not a hang
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"]
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
 
 
 def test_a_dead_table_is_a_503_and_a_restarted_one_serves_again(tmp_path):

@@ -288,10 +288,18 @@ def raw_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
 
 
 def connection() -> Connection:
-    """A low-level connection for transactions, bound like the models."""
+    """A low-level connection for transactions, bound like the models and within the same
+    time budget (``_Meta``): a stalled table fails a registration or a password change fast,
+    as a 503, instead of holding the function until its timeout."""
     if _bound is None:
         raise RuntimeError("models are not bound to a table: call bind() first")
-    return Connection(region=_bound.region, host=_bound.endpoint_url)
+    return Connection(
+        region=_bound.region,
+        host=_bound.endpoint_url,
+        connect_timeout_seconds=_Meta.connect_timeout_seconds,
+        read_timeout_seconds=_Meta.read_timeout_seconds,
+        max_retry_attempts=_Meta.max_retry_attempts,
+    )
 
 
 def unbind() -> None:
