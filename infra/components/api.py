@@ -29,6 +29,7 @@ from infra.components.waf import FrontDoorWebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge
 from skills_ideas import routes
+from skills_ideas.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 
 NOT_ALLOWED = {"success": False, "message": "Method not allowed"}
 TOO_MANY_REQUESTS = "Too many requests, please try again later"
@@ -45,11 +46,18 @@ GATEWAY_RESPONSES: dict[str, tuple[str, str]] = {
     "WAF_FILTERED": ("403", _FIXED("Forbidden")),
     "REQUEST_TOO_LARGE": ("413", _FIXED("Request body too large")),
     "INTEGRATION_TIMEOUT": ("504", _FIXED("The request took too long, please try again")),
+    # The authorizer raises only when the table does not answer (a bad token is a Deny): a
+    # 503 the client retries, as the handlers answer, not the type's default 500.
+    "AUTHORIZER_FAILURE": ("503", _FIXED(UNAVAILABLE_MESSAGE)),
     "DEFAULT_4XX": ("", "$context.error.messageString"),
     "DEFAULT_5XX": ("", "$context.error.messageString"),
 }
 #: Headers on every answer API Gateway writes itself (the value is a mapping expression).
 NOSNIFF = "'nosniff'"
+#: Further headers of some gateway responses.
+GATEWAY_RESPONSE_HEADERS: dict[str, dict[str, str]] = {
+    "AUTHORIZER_FAILURE": {"Retry-After": f"'{RETRY_AFTER_SECONDS}'"},
+}
 
 
 def _envelope(message_expression: str) -> str:
@@ -136,7 +144,11 @@ class Api(Construct):
                 response_type.title().replace("_", ""),
                 type=apigw.ResponseType.of(response_type),
                 status_code=status or None,
-                response_headers={"Access-Control-Allow-Origin": self._origin, "X-Content-Type-Options": NOSNIFF},
+                response_headers={
+                    "Access-Control-Allow-Origin": self._origin,
+                    "X-Content-Type-Options": NOSNIFF,
+                    **GATEWAY_RESPONSE_HEADERS.get(response_type, {}),
+                },
                 templates={"application/json": _envelope(message)},
             )
         # No usage plan: it acts only on methods that require an API key, and the legacy

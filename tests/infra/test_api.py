@@ -99,6 +99,18 @@ def test_gateway_responses_keep_the_legacy_messages_and_statuses(stack):
     )
 
 
+def test_an_authorizer_that_cannot_reach_the_table_is_a_503_to_retry_not_a_500(stack):
+    # The authorizer denies bad tokens and raises only when the table does not answer; API
+    # Gateway then answers AUTHORIZER_FAILURE, which must be the handlers' 503 with Retry-After.
+    failure = _gateway_responses(stack)["AUTHORIZER_FAILURE"]
+    assert failure["StatusCode"] == "503"
+    assert failure["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'2'"
+    assert json.loads(failure["ResponseTemplates"]["application/json"]) == {
+        "success": False,
+        "message": "The service is busy or a dependency is not answering; retry in a few seconds",
+    }
+
+
 def test_every_answer_api_gateway_writes_itself_is_the_json_envelope(stack):
     # The catch-alls cover every response type not listed (bad request body, authorizer
     # failure, integration failure, expired token, ...): nothing falls back to API Gateway's

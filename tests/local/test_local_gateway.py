@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from skills_ideas.faults import UNAVAILABLE_MESSAGE
 from skills_ideas.routes import ROUTES, Route
 from skills_ideas_tools.gateway import running_gateway
 from skills_ideas_tools.lambda_runtime import mapping_loader
@@ -160,11 +161,14 @@ def test_deny_is_401_with_the_authorizers_message(gateway_with, http):
     assert called == []
 
 
-def test_authorizer_exception_is_401(gateway_with, http):
-    gw = gateway_with({"authorizer": Recorder(raises=True), "me": echo})
+def test_an_authorizer_that_fails_is_a_503_to_retry_and_the_handler_never_runs(gateway_with, http):
+    called = []
+    gw = gateway_with({"authorizer": Recorder(raises=True), "me": lambda e, c: called.append(e)})
     reply = http(gw.url + "/api/me", headers={"Authorization": "Bearer x"})
-    assert reply.status == 401
-    assert reply.json()["message"] == "Token is not valid"
+    assert reply.status == 503
+    assert reply.headers["Retry-After"] == "2"
+    assert reply.json() == {"success": False, "message": UNAVAILABLE_MESSAGE}
+    assert called == []
 
 
 def test_allow_passes_the_authorizer_context_to_the_handler(gateway_with, http):

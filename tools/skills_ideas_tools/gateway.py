@@ -29,6 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from skills_ideas.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from skills_ideas.routes import AUTHORIZER_FUNCTION, ROUTES, Route
 
 from .apigateway import (
@@ -178,10 +179,10 @@ class Gateway:
             if not isinstance(result, dict):
                 raise HandlerError(f"authorizer returned {result!r:.200}")
         except HandlerError as exc:
-            # API Gateway answers 401 when the authorizer raises "Unauthorized" and 500 otherwise;
-            # locally both are 401 so that a broken token never reaches a handler.
+            # The authorizer denies a bad token; it raises only when the table does not answer.
+            # The stack maps API Gateway's AUTHORIZER_FAILURE to this 503 (infra/components/api.py).
             log.error("authorizer failed: %s", describe_exception(exc), exc_info=exc)
-            return _envelope(401, INVALID_TOKEN)
+            return _envelope(503, UNAVAILABLE_MESSAGE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         arn = method_arn(event["httpMethod"], event["path"], self.region)
         if not policy_allows(result, arn):
             message = (result.get("context") or {}).get("message") or INVALID_TOKEN

@@ -16,6 +16,7 @@ from typing import Any
 
 from skills_ideas import __version__, contract
 from skills_ideas.contract import AnyJson, Boolean, Choice, FieldKind, Integer, ListOf, Number, Reply, Shape, Text
+from skills_ideas.faults import UNAVAILABLE_MESSAGE
 from skills_ideas.http import MAX_BODY_BYTES
 from skills_ideas.routes import ROUTES, Route
 from skills_ideas_tools.gateway import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
@@ -244,7 +245,7 @@ def _responses(builder: Builder, route: Route, has_input: bool) -> dict[str, Any
     elif route.uses:
         responses["503"] = _error(
             "A dependency is down, throttling or too slow: retry after `Retry-After` seconds",
-            "The service is busy or a dependency is not answering; retry in a few seconds",
+            UNAVAILABLE_MESSAGE,
             headers=RETRY_AFTER,
         )
     return dict(sorted(responses.items()))

@@ -18,6 +18,9 @@ UNAVAILABLE_CODES = frozenset(
 )
 #: Seconds a client should wait before retrying after a 503.
 RETRY_AFTER_SECONDS = 2
+#: The message of every such 503: the handlers', the authorizer's (a gateway response) and
+#: the local gateway's.
+UNAVAILABLE_MESSAGE = "The service is busy or a dependency is not answering; retry in a few seconds"
 
 
 def _causes(error: BaseException) -> list[BaseException]:

@@ -249,15 +249,11 @@ def api_handler(func: Callable[[Event, Any], Response]) -> Callable[[Event, Any]
             logger.warning("request nested too deeply", extra={"error": str(error)})
             return fail(400, "Request is nested too deeply")
         except Exception as error:
-            from skills_ideas.faults import RETRY_AFTER_SECONDS, is_unavailable
+            from skills_ideas.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_unavailable
 
             if is_unavailable(error):
                 logger.warning("dependency unavailable", extra={"error": repr(error)[:500]})
-                return fail(
-                    503,
-                    "The service is busy or a dependency is not answering; retry in a few seconds",
-                    {"Retry-After": str(RETRY_AFTER_SECONDS)},
-                )
+                return fail(503, UNAVAILABLE_MESSAGE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
             logger.exception("unhandled error")
             return fail(500, "Internal server error")
 

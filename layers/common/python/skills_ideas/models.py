@@ -264,8 +264,10 @@ BATCH_ROUNDS = 4
 
 def busy() -> ServiceUnavailable:
     """What DynamoDB leaving keys unprocessed round after round means: it is throttling."""
-    error = ServiceUnavailable("The service is busy or a dependency is not answering; retry in a few seconds")
-    error.headers = {"Retry-After": "2"}
+    from skills_ideas.faults import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+
+    error = ServiceUnavailable(UNAVAILABLE_MESSAGE)
+    error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return error
 
 
