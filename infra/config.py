@@ -99,6 +99,8 @@ SECURITY_METRICS: tuple[str, ...] = (
     "SessionEnded",
     "AccountDeleted",
     "RoleChanged",
+    # Ideas of deleted accounts removed by the scheduled sweep (skills_ideas.routes.SCHEDULES).
+    "DeletedAccountIdeasRemoved",
 )
 #: Every application metric on the dashboard.
 BUSINESS_METRICS: tuple[str, ...] = BUSINESS_EVENTS + CATALOGUE_METRICS + EVENT_METRICS + SECURITY_METRICS
@@ -260,6 +262,9 @@ class StageConfig:
 
 
 _LATENCY_CRITICAL = FunctionSettings(memory_mb=1024, timeout_seconds=10, provisioned=2)
+#: The scheduled sweep of pending account deletions: it works until its time is nearly up and
+#: must end before the next run starts (``routes.SCHEDULES``: every minute).
+_SWEEP = FunctionSettings(timeout_seconds=55)
 
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig(
@@ -271,6 +276,7 @@ STAGES: dict[str, StageConfig] = {
             # Password hashing (argon2id / bcrypt) is CPU bound: more memory = more CPU.
             "login": FunctionSettings(memory_mb=1024),
             "register": FunctionSettings(memory_mb=1024),
+            "finish_deletions": _SWEEP,
         },
     ),
     "prod": StageConfig(
@@ -290,6 +296,7 @@ STAGES: dict[str, StageConfig] = {
             "list_ideas": _LATENCY_CRITICAL,
             "list_skills": _LATENCY_CRITICAL,
             "register": FunctionSettings(memory_mb=1024),
+            "finish_deletions": _SWEEP,
         },
         table=TableSettings(
             on_demand=False,

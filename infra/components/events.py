@@ -30,7 +30,7 @@ from constructs import Construct
 
 from infra.components.functions import DeployedFunction
 from infra.config import StageConfig
-from skills_ideas import events
+from skills_ideas import events, routes
 
 STREAM_BATCH_SIZE = 100
 STREAM_BATCHING_WINDOW = Duration.seconds(1)
@@ -137,6 +137,19 @@ class EventBackbone(Construct):
             )
             self.queues[sub.name] = queue
             self.dead_letter_queues[sub.name] = dead
+
+        # Scheduled functions: a rule on the default bus (where schedules live). No retry of a
+        # failed run: the next run, minutes later, does the same work.
+        for name, minutes in routes.SCHEDULES.items():
+            ident = "".join(part.capitalize() for part in name.split("_"))
+            eventbridge.Rule(
+                self,
+                f"{ident}Schedule",
+                rule_name=f"{config.prefix}-{name.replace('_', '-')}",
+                description=f"Runs {name} every {minutes} minute(s) (skills_ideas.routes.SCHEDULES)",
+                schedule=eventbridge.Schedule.rate(Duration.minutes(minutes)),
+                targets=[targets.LambdaFunction(functions[name].alias, retry_attempts=0)],
+            )
 
     def add_alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
         """Iterator age of the stream function, and depth of every dead-letter queue."""

@@ -79,8 +79,13 @@ def test_deleting_an_account_removes_ideas_in_bounded_batches(table, client, mon
     deletion = account.delete_account(caller, {"password": "correct-horse-9"}, _client())
     assert (deletion.ideas_deleted, deletion.complete) == (100, False)
     assert users.find_login("ada") is None
-    finished = account.finish_deletion(user.id)
-    assert (finished.ideas_deleted, finished.complete) == (31, True)
+    # The 31 ideas left are listed nowhere from the deleting request on
+    feed = ideas.list_page(ideas.ListQuery("desc", 10), None, cursor_key=b"k" * 32)[0]
+    assert [i["title"] for i in feed] == ["stays"]
+    assert ideas.list_page(ideas.ListQuery("desc", 10, user_id=user.id), None, cursor_key=b"k" * 32)[0] == []
+    # And the scheduled sweep removes them
+    (finished,) = account.finish_pending_deletions(lambda: 1.0)
+    assert (finished.user_id, finished.ideas_deleted, finished.complete) == (user.id, 31, True)
     left = client.query(
         TableName=table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"USER#{user.id}"}}
     )

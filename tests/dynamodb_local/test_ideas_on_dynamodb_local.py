@@ -35,6 +35,19 @@ def listing(params: dict[str, str]) -> tuple[list[dict], str | None]:
     return ideas.list_ideas(query, cursor, page, cursor_key=CURSOR_KEY)
 
 
+@pytest.fixture(autouse=True)
+def warm_instance(monkeypatch) -> None:
+    """Listings as a warm function serves them: it keeps the accounts being deleted for the
+    test's length (one small Query per instance every few seconds, measured on its own)."""
+    monkeypatch.setattr(ideas, "HIDDEN_OWNERS_TTL_SECONDS", 3600.0)
+
+
+def page_meter() -> CapacityMeter:
+    """A meter of a page's own reads: the instance has read the accounts being deleted."""
+    ideas.hidden_owners()
+    return CapacityMeter()
+
+
 def stored(idea: dict) -> models.IdeaModel:
     owner, key = idea["id"].rsplit("-", 1)
     return models.IdeaModel.get(user_key(owner), ideas.idea_key(key), consistent_read=True)
@@ -161,7 +174,7 @@ def client_of(table: str):
 def test_one_users_ideas_come_from_their_partition_in_both_orders(feed):
     for order in ("asc", "desc"):
         # When one owner's ideas are listed in one page
-        with CapacityMeter() as meter:
+        with page_meter() as meter:
             got, cursor = listing({"userId": "u-bob", "order": order, "_limit": "100"})
         # Then they are exactly that owner's, in order, from one Query on the base table
         assert [i["id"] for i in got] == expected_feed(feed, "createdAt", order, user_id="u-bob")
@@ -296,10 +309,10 @@ def test_every_listing_costs_one_bounded_query_whatever_the_table_holds(on_large
     limit = query.limit
     skip = (page - 1) * limit
     # When the first page and the page after it are read
-    with CapacityMeter() as first:
+    with page_meter() as first:
         got, cursor = listing(params)
     assert len(got) == limit and cursor
-    with CapacityMeter() as second:
+    with page_meter() as second:
         later, _ = listing({**params, "cursor": cursor, "_page": ""})
     assert len(later) == limit
     # Then each is one Query of at most skip + limit + 1 items: the documented bound, whatever the table size
@@ -310,6 +323,23 @@ def test_every_listing_costs_one_bounded_query_whatever_the_table_holds(on_large
     assert second.read_units <= eventual_read_units(limit + 1, IDEA_BYTES)
     # And a page reads at most 1.5 times the capacity of the items it returns (the target)
     assert second.read_units <= 1.5 * eventual_read_units(limit, IDEA_BYTES)
+
+
+def test_knowing_the_accounts_being_deleted_costs_one_small_query_per_instance_every_few_seconds(on_large_feed):
+    # Given a function instance that has not yet read the accounts being deleted
+    ideas.forget_hidden_owners()
+    query, _, _ = ideas.parse_list_query({})
+    # When it serves a listing, and another right after
+    with CapacityMeter() as cold:
+        ideas.list_ideas(query, None, cursor_key=CURSOR_KEY)
+    with CapacityMeter() as warm:
+        ideas.list_ideas(query, None, cursor_key=CURSOR_KEY)
+    # Then the first makes one more Query, of the base table's DELETIONS partition, which holds
+    # nothing here: DynamoDB bills it as one 4 KB read (0.5 RCU); DynamoDB Local reports 0
+    assert cold.operations() == ["Query", "Query"] and warm.operations() == ["Query"]
+    extra = [c for c in cold.calls if c not in warm.calls]
+    assert [(c.operation, c.index, c.items) for c in extra] == [("Query", None, 0)]
+    assert cold.read_units - warm.read_units <= 0.5
 
 
 @pytest.mark.parametrize("params", [{"sort": "title"}, {"userId": "u-many", "status": "Completed"}])

@@ -237,3 +237,27 @@ def invoke_raw(function: str, evt: dict) -> dict:
 @pytest.fixture(autouse=True)
 def _quiet_metrics(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def test_the_local_pipeline_runs_the_deletion_sweep_on_its_schedule_and_the_statistics_follow(world, monkeypatch):
+    from skills_ideas import account
+
+    # Given a deleted account whose ideas were too many for its own request
+    monkeypatch.setattr(account, "DELETE_IDEAS_PER_REQUEST", 2)
+    ada, bob = register("ada"), register("bob")
+    for n in range(5):
+        create(ada, f"a{n}")
+    create(bob, "b1")
+    status, _ = invoke("delete_account", event("DELETE", "/api/me", body={"password": PASSWORD}, caller=ada))
+    assert status == 202
+    world.deliver()
+    assert public_stats()["users"] == 2  # not gone yet: its profile goes with its last idea
+    # When the pipeline's clock reaches the sweep's run (it runs at start, then every minute)
+    assert world.pipeline.run_schedules(now=0.0) == ["finish_deletions"]
+    assert world.pipeline.run_schedules(now=59.0) == []
+    world.deliver()
+    # Then the account and all its ideas are gone, and the statistics count what is left
+    assert invoke("list_ideas", event("GET", "/api/ideas", query={"userId": ada["userId"]}))[1]["data"] == []
+    stats = public_stats()
+    assert (stats["users"], stats["ideas"]) == (1, 1)
+    assert world.pipeline.run_schedules(now=60.0) == ["finish_deletions"]

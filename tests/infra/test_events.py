@@ -20,13 +20,17 @@ def _function(stack, name: str) -> tuple[str, dict]:
     return lid, fn
 
 
-def _mapping_of(stack, function_lid: str) -> dict:
-    """The event source mapping that invokes the function's ``live`` alias."""
-    aliases = {
+def _aliases_of(stack, function_lid: str) -> set[str]:
+    return {
         lid
         for lid, alias in stack.of_type("AWS::Lambda::Alias").items()
         if ref(alias["Properties"]["FunctionName"]) == function_lid
     }
+
+
+def _mapping_of(stack, function_lid: str) -> dict:
+    """The event source mapping that invokes the function's ``live`` alias."""
+    aliases = _aliases_of(stack, function_lid)
     (mapping,) = [
         r["Properties"]
         for r in stack.of_type("AWS::Lambda::EventSourceMapping").values()
@@ -148,3 +152,23 @@ def test_alarms_on_iterator_age_and_dead_letters(stack):
         assert depth["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert depth["Threshold"] == 0
         assert depth["AlarmActions"]
+
+
+def test_the_sweep_of_pending_account_deletions_runs_every_minute_and_ends_before_the_next(stack):
+    # Given the scheduled finish_deletions function
+    lid, function = _function(stack, "finish_deletions")
+    aliases = _aliases_of(stack, lid)
+    # Then one rule on the default bus invokes its live alias every minute, without retries
+    (rule,) = [
+        r["Properties"]
+        for r in stack.of_type("AWS::Events::Rule").values()
+        if r["Properties"].get("ScheduleExpression")
+    ]
+    assert rule["ScheduleExpression"] == "rate(1 minute)" and "EventBusName" not in rule
+    (target,) = rule["Targets"]
+    assert aliases & {ref(part) for part in _flatten(target["Arn"])}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    # And a run ends before the next one starts, and it may only read and write the table
+    assert function["Properties"]["Timeout"] < 60
+    assert _actions(_policy_statements(stack, function)) >= {"dynamodb:Query", "dynamodb:BatchWriteItem"}
+    assert not {a for a in _actions(_policy_statements(stack, function)) if a.startswith(("s3:", "events:"))}

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from skills_ideas import account, ideas, login_limits, models, sessions, users
-from tests.support import authorize, bearer, bind_models, event, invoke
+from tests.support import LambdaContext, authorize, bearer, bind_models, event, invoke, load_handler
 
 PASSWORD = "correct-horse-9"
 
@@ -293,27 +293,82 @@ def test_deleting_removes_the_alias_of_a_migrated_idea(aws, clock):
         models.IdeaAliasModel.get("IDEAALIAS#77", "ALIAS")
 
 
-def test_a_large_account_is_deleted_at_once_and_its_remaining_ideas_later(aws, clock, monkeypatch):
-    # Given an account with more ideas than one request removes
+class ScheduledRun(LambdaContext):
+    """The context of a scheduled run with ``seconds`` of its timeout left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+def _stored_ideas(user_id: str) -> list[str]:
+    """The idea items the table still holds in the account's partition, listed or not."""
+    bind_models()
+    return [i.title for i in models.IdeaModel.query(users.user_key(user_id), models.IdeaModel.sk.startswith("IDEA#"))]
+
+
+def _ideas_with_more(token: str, user_id: str, titles: list[str]) -> None:
+    for title in titles:
+        assert as_caller(token, "POST", "/api/ideas", body={"title": title})[0] == 201
+
+
+def test_a_large_account_is_deleted_at_once_its_ideas_unlisted_at_once_and_removed_soon(aws, clock, monkeypatch):
+    # Given an account with more ideas than one request removes, and another account's idea
     monkeypatch.setattr(account, "DELETE_IDEAS_PER_REQUEST", 3)
     user_id = register("ada")
     issued = token_of("ada")
-    for n in range(5):
-        as_caller(issued, "POST", "/api/ideas", body={"title": f"idea {n}"})
+    register("bob")
+    _ideas_with_more(issued, user_id, [f"idea {n}" for n in range(5)])
+    _ideas_with_more(token_of("bob"), "", ["bob's idea"])
     # When it is deleted, Then the answer is 202 and the account is refused everywhere
     status, body = as_caller(issued, "DELETE", "/api/me", body={"password": PASSWORD})
     assert status == 202 and body["data"] == {"ideasDeleted": 3, "complete": False}
     assert allowed(issued) is None and login("ada")[0] == 401
-    assert len(_ideas_of(user_id)) == 2
-    # And the operators' finish-deletions removes the rest, and the profile
-    bind_models()
-    pending = [m.userId for m in models.PendingDeletionModel.query("DELETIONS")]
-    assert pending == [user_id]
-    assert account.finish_deletion(user_id).complete
+    # And its remaining ideas are listed nowhere from that answer on, though not yet removed
+    assert len(_stored_ideas(user_id)) == 2
     assert _ideas_of(user_id) == []
-    assert list(models.PendingDeletionModel.query("DELETIONS")) == []
+    assert [i["title"] for i in _feed()] == ["bob's idea"]
+    # When the scheduled function runs with less time than one step needs, it leaves the work
+    finish = load_handler("finish_deletions").lambda_handler
+    assert finish(SCHEDULED_EVENT, ScheduledRun(5)) == {"accounts": 1, "complete": 0, "ideasDeleted": 0}
+    # And its next run removes the rest, then the profile and the marker
+    assert finish(SCHEDULED_EVENT, ScheduledRun(55)) == {"accounts": 1, "complete": 1, "ideasDeleted": 2}
+    assert _stored_ideas(user_id) == []
+    bind_models()
+    assert list(models.PendingDeletionModel.query(models.DELETIONS)) == []
     with pytest.raises(models.UserModel.DoesNotExist):
         models.UserModel.get(users.user_key(user_id), "PROFILE")
+    assert finish(SCHEDULED_EVENT, ScheduledRun(55)) == {"accounts": 0, "complete": 0, "ideasDeleted": 0}
+
+
+def test_pages_skip_the_ideas_of_an_account_being_deleted_and_their_cursors_go_past_them(aws, clock, monkeypatch):
+    # Given a feed where a deleted account's many ideas sit between the ideas of others
+    monkeypatch.setattr(account, "DELETE_IDEAS_PER_REQUEST", 1)
+    register("ada")
+    register("bob")
+    ada, bob = token_of("ada"), token_of("bob")
+    _ideas_with_more(bob, "", ["bob 1", "bob 2"])
+    _ideas_with_more(ada, "", [f"ada {n}" for n in range(7)])
+    _ideas_with_more(bob, "", ["bob 3"])
+    assert as_caller(ada, "DELETE", "/api/me", body={"password": PASSWORD})[0] == 202
+    # When the feed is paged two at a time, oldest first
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"_limit": "2", "order": "asc", **({"cursor": cursor} if cursor else {})}
+        status, body = invoke("list_ideas", event("GET", "/api/ideas", query=query))
+        assert status == 200
+        seen += [i["title"] for i in body["data"]]
+        cursor, pages = body.get("nextCursor"), pages + 1
+        if not cursor:
+            break
+        assert pages < 10, "the cursor must move on"
+    # Then every other idea comes once, in order, and none of the deleted account's
+    assert seen == ["bob 1", "bob 2", "bob 3"]
 
 
 # ------------------------------------------------------------------ brute-force limits

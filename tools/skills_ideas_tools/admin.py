@@ -4,7 +4,7 @@
     revoke USERNAME         make them a plain user again
     sessions USERNAME       list a user's live sessions
     end-sessions USERNAME   end every session of a user (their tokens stop working)
-    finish-deletions        remove what is left of deleted accounts with many ideas
+    finish-deletions        remove now what is left of deleted accounts with many ideas
 
 Works on the local state of ``make dev`` by default (a running ``serve`` on the same state dir
 is reused), or on a deployed stage with ``--stage`` and your own AWS credentials (the table
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import time
@@ -39,7 +40,11 @@ ROLES = {"grant": "admin", "revoke": "user"}
 ACTIONS = {
     "sessions": ("list USERNAME's live sessions", True),
     "end-sessions": ("end every session of USERNAME (their tokens stop working)", True),
-    "finish-deletions": ("remove what is left of deleted accounts whose ideas were too many for one request", False),
+    "finish-deletions": (
+        "remove now what is left of deleted accounts whose ideas were too many for one request "
+        "(the scheduled finish_deletions function does it every few minutes)",
+        False,
+    ),
 }
 
 
@@ -135,16 +140,13 @@ def _audit(record: Callable[[], None]) -> None:
 
 def _act(args: argparse.Namespace, where: str) -> str:
     """Do the action; its report for stdout."""
-    from skills_ideas import account, audit, models, sessions, users
+    from skills_ideas import account, audit, sessions, users
     from skills_ideas.errors import NotFound
 
     if args.action == "finish-deletions":
-        pending = list(models.PendingDeletionModel.query("DELETIONS"))
-        lines = []
-        for marker in pending:
-            deletion = account.finish_deletion(marker.userId, max_ideas=10_000)
-            state = "done" if deletion.complete else "more remain: run it again"
-            lines.append(f"{marker.userId}: {deletion.ideas_deleted} ideas removed, {state}")
+        # What the scheduled finish_deletions function does, without its time limit.
+        finished = account.finish_pending_deletions(lambda: math.inf)
+        lines = [f"{f.user_id}: {f.ideas_deleted} ideas removed, done" for f in finished]
         return "\n".join(lines) or f"no deletion pending in {where}"
     found = users.find_login(args.username)
     if found is None:

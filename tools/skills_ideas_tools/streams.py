@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from skills_ideas import events
+from skills_ideas import events, routes
+
+from .lambda_runtime import ACCOUNT_ID, REGION_DEFAULT
 
 log = logging.getLogger("skills_ideas_tools.streams")
 
@@ -300,6 +302,21 @@ class QueueMapping:
         return len(done)
 
 
+def scheduled_event(function: str) -> dict:
+    """The event an EventBridge schedule rule sends ``function`` (events/<function>.json)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION_DEFAULT,
+        "resources": [f"arn:aws:events:{REGION_DEFAULT}:{ACCOUNT_ID}:rule/local-{function}"],
+        "detail": {},
+    }
+
+
 # ----------------------------------------------------------------------------- the loop
 class EventPipeline:
     """Reads the stream and the queues in a background thread until stopped."""
@@ -338,6 +355,9 @@ class EventPipeline:
             retry_delay=retry_delay,
         )
         self.queues = [QueueMapping(invoke, sub.function, sqs, bus.queues[sub.name]) for sub in events.SUBSCRIPTIONS]
+        self.invoke = invoke
+        #: When each scheduled function runs next (monotonic seconds): at start, then every period.
+        self.next_runs = {name: 0.0 for name in routes.SCHEDULES}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.outcome = Outcome()
@@ -364,6 +384,16 @@ class EventPipeline:
     def pump_queues(self, wait_seconds: int = 0) -> int:
         return sum(queue.poll(wait_seconds) for queue in self.queues)
 
+    def run_schedules(self, now: float | None = None) -> list[str]:
+        """Invoke the scheduled functions that are due (``routes.SCHEDULES``), with the event
+        an EventBridge schedule sends; returns the names run."""
+        now = time.monotonic() if now is None else now
+        due = [name for name, at in self.next_runs.items() if at <= now]
+        for name in due:
+            self.next_runs[name] = now + routes.SCHEDULES[name] * 60
+            self.invoke(name, scheduled_event(name))
+        return due
+
     def drain(self, timeout: float = 10.0) -> None:
         """Deliver until the stream and the queues are quiet (tests, and ``stats rebuild``)."""
         deadline = time.monotonic() + timeout
@@ -376,6 +406,7 @@ class EventPipeline:
         while not self._stop.is_set():
             try:
                 moved = self.pump_stream() + self.pump_queues()
+                self.run_schedules()
             except Exception:
                 log.exception("the local event pipeline failed a pass; retrying")
                 moved = 0

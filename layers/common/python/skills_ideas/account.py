@@ -4,6 +4,7 @@ domain modules below it (users, sessions, login_limits, ideas) plus its audit ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,9 @@ from skills_ideas.http import Caller, Client
 from skills_ideas.validation import SECRET, refuse_forbidden
 
 #: Ideas one account deletion removes in its own request. A larger account is deleted all the
-#: same (refused everywhere at once, its name free); the rest of its ideas are removed by
-#: ``skills-ideas admin finish-deletions``. At ~25 deletes per BatchWriteItem this keeps the
-#: request within the time budget.
+#: same (refused everywhere at once, its name free, its ideas hidden from every listing); the
+#: scheduled ``finish_deletions`` function removes the rest, this many per step. At ~25 deletes
+#: per BatchWriteItem this keeps the request within the time budget.
 DELETE_IDEAS_PER_REQUEST = 1000
 
 
@@ -118,6 +119,7 @@ def delete_account(caller: Caller, body: dict[str, Any], client: Client) -> Dele
     user, stored = _verify(caller, _password(body, "password"), client, "delete-account")
     users.mark_deleted(user.id, stored)
     models.PendingDeletionModel(sk=models.user_key(user.id), userId=user.id, deletedAt=models.now_iso()).save()
+    ideas.forget_hidden_owners()
     users.release_name(user.id, user.username)
     return finish_deletion(user.id)
 
@@ -134,3 +136,27 @@ def finish_deletion(user_id: str, max_ideas: int | None = None) -> Deletion:
     audit.sessions_ended(user_id=user_id, how="deleted", ended=ended)
     audit.account_deleted(user_id=user_id, ideas_deleted=deleted, complete=not remain)
     return Deletion(deleted, not remain)
+
+
+@dataclass(frozen=True)
+class Finished:
+    user_id: str
+    ideas_deleted: int
+    complete: bool
+
+
+def finish_pending_deletions(seconds_left: Callable[[], float]) -> list[Finished]:
+    """Finish the accounts being deleted, oldest marker first, ``DELETE_IDEAS_PER_REQUEST``
+    ideas per step, while ``seconds_left()`` is positive (the scheduled function passes its
+    remaining time less a reserve for one step). An account cut short stays pending and the
+    next run goes on with it; running twice at once only repeats idempotent deletes."""
+    finished: list[Finished] = []
+    for marker in models.PendingDeletionModel.query(models.DELETIONS, consistent_read=True):
+        total, complete = 0, False
+        while not complete and seconds_left() > 0:
+            deletion = finish_deletion(marker.userId)
+            total, complete = total + deletion.ideas_deleted, deletion.complete
+        finished.append(Finished(marker.userId, total, complete))
+        if not complete:
+            break
+    return finished

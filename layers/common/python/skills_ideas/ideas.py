@@ -410,13 +410,64 @@ def _sort_value(item: models.IdeaModel, q: ListQuery) -> str:
     return item.statusSort if q.by_status else item.sk
 
 
+# ---------------------------------------------------------------- accounts being deleted
+#: Seconds a function instance keeps the set of accounts being deleted: a public listing's
+#: max-age at the edge, so a listing is never staler than the edge makes it anyway.
+HIDDEN_OWNERS_TTL_SECONDS = 5.0
+#: Accounts being deleted that one read covers. Their markers exist only while a large
+#: account's ideas are being removed (minutes); 1,000 of them are about 100 KB.
+HIDDEN_OWNERS_MAX = 1000
+_hidden: tuple[str, float, frozenset[str]] | None = None
+
+
+def hidden_owners() -> frozenset[str]:
+    """The accounts being deleted, whose ideas no listing shows: one Query of the small
+    ``DELETIONS`` partition (0.5 RCU while it is empty) per function instance every
+    ``HIDDEN_OWNERS_TTL_SECONDS``."""
+    global _hidden
+    table = f"{models.PendingDeletionModel.Meta.host}/{models.PendingDeletionModel.Meta.table_name}"
+    now = time.monotonic()
+    if _hidden is None or _hidden[0] != table or now - _hidden[1] >= HIDDEN_OWNERS_TTL_SECONDS:
+        markers = models.PendingDeletionModel.query(
+            models.DELETIONS, limit=HIDDEN_OWNERS_MAX, page_size=HIDDEN_OWNERS_MAX, attributes_to_get=["userId"]
+        )
+        _hidden = (table, now, frozenset(marker.userId for marker in markers))
+    return _hidden[2]
+
+
+def forget_hidden_owners() -> None:
+    """Drop this instance's copy: an account deletion in this process shows at once."""
+    global _hidden
+    _hidden = None
+
+
+def _consumed(
+    merged: list[tuple[int, models.IdeaModel]],
+    fetched: list[list[models.IdeaModel]],
+    hidden: frozenset[str],
+    need: int,
+    count: int,
+) -> list[tuple[int, models.IdeaModel]]:
+    """The prefix of ``merged`` a page uses up: up to its ``need``-th idea that is shown, or,
+    when hidden ideas leave fewer, up to the point where a partition that may hold more ran
+    out of fetched items (beyond it that partition's next items could come first)."""
+    shown = 0
+    for index, (n, item) in enumerate(merged):
+        if item.userId not in hidden:
+            shown += 1
+        if shown == need or (len(fetched[n]) == count and item is fetched[n][-1]):
+            return merged[: index + 1]
+    return merged
+
+
 def list_page(
     q: ListQuery, cursor: str | None, *, cursor_key: bytes, skip: int = 0
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of ideas: ``limit`` items after ``skip`` (legacy paging), and the cursor of
     the next page. Each partition is read from its saved position with one Query of at most
     ``skip + limit + 1`` items (the extra one tells whether there is more); the partitions of a
-    sharded feed are read concurrently and merged by their sort key."""
+    sharded feed are read concurrently and merged by their sort key. Ideas of accounts being
+    deleted are left out (a page may then be shorter, and its cursor goes past them)."""
     plan = _plan(q)
     positions = _positions(cursor_key, cursor, q, plan.partitions)
     count = skip + q.limit + 1
@@ -432,11 +483,12 @@ def list_page(
         key=lambda entry: _sort_value(entry[1], q),
         reverse=q.order == "desc",
     )
-    window = merged[: skip + q.limit]
-    page = window[skip:]
+    hidden = hidden_owners() if merged else frozenset()
+    consumed = _consumed(merged, fetched, hidden, skip + q.limit, count)
+    page = [(n, item) for n, item in consumed if item.userId not in hidden][skip:]
     next_positions: list[Any] = []
     for n, items in enumerate(fetched):
-        given = [item for m, item in window if m == n]
+        given = [item for m, item in consumed if m == n]
         if positions[n] == "done" or (len(items) < count and len(given) == len(items)):
             next_positions.append("done")  # this partition has nothing after what was given
         elif given:
@@ -444,7 +496,8 @@ def list_page(
         else:
             next_positions.append(positions[n])
     more = any(position != "done" for position in next_positions)
-    next_cursor = cursors.encode(cursor_key, q.signature(), next_positions) if more and page else None
+    went_past = any(item.userId in hidden for _, item in consumed)  # a page of only hidden ideas still moves on
+    next_cursor = cursors.encode(cursor_key, q.signature(), next_positions) if more and (page or went_past) else None
     return [to_dict(item) for _, item in page], next_cursor
 
 

@@ -104,14 +104,19 @@ class LoginFailuresModel(Model):
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
+#: The partition of the accounts being deleted.
+DELETIONS = "DELETIONS"
+
+
 class PendingDeletionModel(Model):
-    """``DELETIONS`` / ``USER#<userId>``: a deleted account whose ideas were too many to remove
-    in its own request (``skills-ideas admin finish-deletions`` removes the rest)."""
+    """``DELETIONS`` / ``USER#<userId>``: an account being deleted, from the request that
+    deletes it until its last idea is gone. Listings hide the ideas of these accounts; the
+    scheduled ``finish_deletions`` function removes what one request could not."""
 
     class Meta(_Meta):
         pass
 
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY, default="DELETIONS")
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY, default=DELETIONS)
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     userId = UnicodeAttribute()
     deletedAt = UnicodeAttribute()

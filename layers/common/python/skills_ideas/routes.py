@@ -227,12 +227,16 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-#: Functions no route calls: the table stream's consumer and the bus subscriptions' consumers
-#: (``skills_ideas.events``), with what each may touch.
+#: Functions no route calls: the table stream's consumer, the bus subscriptions' consumers
+#: (``skills_ideas.events``) and the scheduled ones (``SCHEDULES``), with what each may touch.
 EVENT_FUNCTIONS: dict[str, tuple[Use, ...]] = {
     "events": ("table:stream", "events:publish"),
     "stats_consumer": ("table:write",),
+    "finish_deletions": ("table:read", "table:write"),
 }
+#: Functions run on a schedule: minutes between runs (the stack's EventBridge rule, and
+#: ``make dev``'s event pipeline). A run must end before the next starts (its timeout).
+SCHEDULES: dict[str, int] = {"finish_deletions": 1}
 
 
 def functions() -> list[str]:
