@@ -297,3 +297,23 @@ def local_api(state: Path, engine: str = "java") -> Iterator[tuple[str, Any]]:
             yield gateway.url, services
     finally:
         reset_warm_state()
+
+
+def json_call(
+    base_url: str, method: str, path: str, body: object = None, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One JSON request to a local API over HTTP (a bearer token when given): status and body."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        base_url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")

@@ -232,6 +232,9 @@ ROUTES: tuple[Route, ...] = (
 EVENT_FUNCTIONS: dict[str, tuple[Use, ...]] = {
     "events": ("table:stream", "events:publish"),
     "stats_consumer": ("table:write",),
+    # Reads ideas and the catalogue, writes links; signs the position of a catalogue walk's
+    # next step (the queue it sends that step to is granted with its subscription).
+    "recommendations_consumer": ("table:read", "table:write", "catalogue:read", "cursor:sign"),
 }
 
 
