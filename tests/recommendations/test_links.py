@@ -432,6 +432,33 @@ def test_a_confirmation_that_races_a_refresh_leaves_no_stale_link(world, monkeyp
     assert linked_ids(ID["Kubernetes"]) == [] and linked_ids(ID["Redis"]) == []
 
 
+def test_an_idea_deleted_while_it_is_ranked_is_left_without_links(world, monkeypatch):
+    # Given an idea's creation being processed: the idea was read, nothing is stored yet
+    idea = create(K8S_IDEA)
+    original_rank = recommendations.rank
+    raced = []
+
+    def rank_while_the_owner_deletes(*args, **kwargs):
+        if not raced:  # the owner deletes it, and its deletion's event finds nothing to forget
+            raced.append(True)
+            path = {"id": idea["id"]}
+            deleted = invoke(
+                "delete_idea",
+                event("DELETE", f"/api/ideas/{idea['id']}", resource="/api/ideas/{id}", path_params=path, caller=ADA),
+            )
+            assert deleted[0] == 200
+            assert recommendations.sync_idea(idea["id"]) == "absent"
+        return original_rank(*args, **kwargs)
+
+    monkeypatch.setattr(recommendations, "rank", rank_while_the_owner_deletes)
+    # When the creation's processing writes
+    outcome = recommendations.sync_idea(idea["id"])
+    # Then the write failed on the idea being gone, and nothing links the deleted idea
+    assert raced and outcome == "absent"
+    assert recommendations._stored(idea["userId"], idea["id"]) is None
+    assert linked_ids(ID["Kubernetes"]) == [] and linked_ids(ID["Data Visualization"]) == []
+
+
 def test_writes_that_keep_conflicting_give_up_with_a_409(world, monkeypatch):
     idea = create(K8S_IDEA)
     recommendations.refresh_idea(idea)

@@ -20,7 +20,6 @@ cannot overwrite the confirmation: it reads again and keeps it.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -196,9 +195,10 @@ def _retrying[T](attempt: Callable[[], T]) -> T:
 def _write(after: models.IdeaSkillsModel, before: models.IdeaSkillsModel | None, idea: dict[str, Any]) -> bool:
     """Both sides of an idea's links in one transaction: the idea's list, a link per skill
     (with the idea's summary), and the removal of links the list no longer has: at most
-    2 × LIMIT + 1 items. The list's write is conditioned on the version read with ``before``
-    (absent: on there being no list), so a write that raced another fails whole
-    (``TransactWriteError``) instead of overwriting it. Nothing is written when nothing would
+    2 × LIMIT + 2 items. The list's write is conditioned on the version read with ``before``
+    (absent: on there being no list), and the transaction on the idea still existing, so a
+    write that raced another (or the idea's deletion) fails whole (``TransactWriteError``)
+    instead of overwriting it or linking a deleted idea. Nothing is written when nothing would
     change; returns whether anything was."""
     if before is not None and all(getattr(before, a) == getattr(after, a) for a in _COMPARED):
         return False
@@ -207,7 +207,13 @@ def _write(after: models.IdeaSkillsModel, before: models.IdeaSkillsModel | None,
     condition = None if before is not None else models.IdeaSkillsModel.pk.does_not_exist()
     kept = {e["id"] for e in after.skills} if before is None or before.ideaSort == after.ideaSort else set()
     stale = [e["id"] for e in (before.skills if before else []) if e["id"] not in kept]
+    location = ideas.locate(idea["id"])
     with TransactWrite(connection=models.connection()) as transaction:
+        if location is not None:
+            owner, key = location
+            transaction.condition_check(
+                models.IdeaModel, user_key(owner), ideas.idea_key(key), condition=models.IdeaModel.pk.exists()
+            )
         transaction.save(after, condition=condition)
         for entry in after.skills:
             transaction.save(_link(idea, entry))
@@ -224,18 +230,30 @@ def _ranked(idea: dict[str, Any], before: models.IdeaSkillsModel | None, current
     return _list_item(idea, entries, confirmed, current)
 
 
+def _refresh_once(idea: dict[str, Any], current: Catalogue) -> bool:
+    before = _stored(idea["userId"], idea["id"])
+    return _write(_ranked(idea, before, current), before, idea)
+
+
+def _forget_once(owner: str, idea_id: str) -> bool:
+    before = _stored(owner, idea_id)
+    if before is None:
+        return False
+    with TransactWrite(connection=models.connection()) as transaction:
+        transaction.delete(before)  # on the version read, like every write of the list
+        for entry in before.skills:
+            transaction.delete(models.SkillIdeaModel(skill_key(entry["id"]), before.ideaSort))
+    return True
+
+
 def refresh_idea(idea: dict[str, Any], *, catalogue: Catalogue | None = None) -> bool:
     """Rank ``idea`` (the API's representation: id, userId, title, description, status,
     createdAt) against the catalogue and store both sides of its links. An idea whose owner
     confirmed its skills keeps them; its links' summary follows the idea. Idempotent, and
-    writes nothing when nothing changed. Returns whether it wrote."""
+    writes nothing when nothing changed. Returns whether it wrote. (Event consumers call
+    ``sync_idea``, which also reads the idea again when a write raced its deletion.)"""
     current = _catalogue(catalogue)
-
-    def attempt() -> bool:
-        before = _stored(idea["userId"], idea["id"])
-        return _write(_ranked(idea, before, current), before, idea)
-
-    return _retrying(attempt)
+    return _retrying(lambda: _refresh_once(idea, current))
 
 
 def forget_idea(idea_id: str, owner_id: str | None = None) -> bool:
@@ -243,30 +261,26 @@ def forget_idea(idea_id: str, owner_id: str | None = None) -> bool:
     only for ids that do not name their owner (migrated numeric ids). Returns whether there
     was anything to remove."""
     owner = _owner_of(idea_id, owner_id)
-
-    def attempt() -> bool:
-        before = _stored(owner, idea_id)
-        if before is None:
-            return False
-        with TransactWrite(connection=models.connection()) as transaction:
-            transaction.delete(before)  # on the version read, like every write of the list
-            for entry in before.skills:
-                transaction.delete(models.SkillIdeaModel(skill_key(entry["id"]), before.ideaSort))
-        return True
-
-    return _retrying(attempt)
+    return _retrying(lambda: _forget_once(owner, idea_id))
 
 
 def sync_idea(idea_id: str, owner_id: str | None = None, *, catalogue: Catalogue | None = None) -> str:
     """Bring an idea's links in line with the idea as the table has it now: refreshed while it
     exists, forgotten once it is gone. Safe to call for any event of the idea, in any order and
-    any number of times (EventBridge does not keep order). Returns what it did: "refreshed",
-    "unchanged" or "forgotten" ("absent" when there was nothing to forget)."""
-    try:
-        idea = ideas.get(idea_id)
-    except NotFound:
-        return "forgotten" if forget_idea(idea_id, owner_id) else "absent"
-    return "refreshed" if refresh_idea(idea, catalogue=catalogue) else "unchanged"
+    any number of times (EventBridge does not keep order), and concurrently with other calls:
+    a write that raced another, or the idea's deletion, is tried again from a fresh read of the
+    idea. Returns what it did: "refreshed", "unchanged" or "forgotten" ("absent" when there was
+    nothing to forget)."""
+    current = _catalogue(catalogue)
+
+    def attempt() -> str:
+        try:
+            idea = ideas.get(idea_id)
+        except NotFound:
+            return "forgotten" if _forget_once(_owner_of(idea_id, owner_id), idea_id) else "absent"
+        return "refreshed" if _refresh_once(idea, current) else "unchanged"
+
+    return _retrying(attempt)
 
 
 # ---------------------------------------------------------------- catalogue changes
@@ -320,8 +334,7 @@ def _unlink_step(skill_id: int, current: Catalogue, pages: int) -> Step:
     links = list(models.SkillIdeaModel.query(skill_key(skill_id), limit=budget + 1, page_size=WALK_PAGE))
     rewritten = 0
     for link in links[:budget]:
-        with contextlib.suppress(NotFound):  # deleted meanwhile: its own event forgets it
-            rewritten += refresh_idea(ideas.get(link.ideaId), catalogue=current)
+        rewritten += sync_idea(link.ideaId, link.userId, catalogue=current) in ("refreshed", "forgotten")
         link.delete()  # the skill is gone: no idea keeps a link to it (an orphan neither)
     return Step(min(len(links), budget), rewritten, MORE_LINKS if len(links) > budget else None)
 
@@ -364,7 +377,7 @@ def _walk_step(skill_id: int | None, current: Catalogue, resume: str | None, cur
             except TransactWriteError as error:  # changed since the page was read: read it again
                 if not _conflicted(error):
                     raise
-                rewritten += refresh_idea(idea, catalogue=current)
+                rewritten += sync_idea(idea["id"], idea["userId"], catalogue=current) == "refreshed"
         if cursor is None:
             break
     return Step(examined, rewritten, cursor)
