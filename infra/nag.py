@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnElement, Names, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -34,6 +34,16 @@ def logical_id(construct: IConstruct) -> str:
     if not isinstance(resource, CfnElement):
         raise TypeError(f"{construct.node.path} has no CloudFormation resource of its own")
     return stack.resolve(stack.get_logical_id(resource))
+
+
+def nested_reference(construct: IConstruct, attribute: str) -> str:
+    """The parameter through which a nested stack reads ``attribute`` (e.g. ``Arn``) of an L2's
+    resource in its parent, as cdk-nag prints it in evidence (CDK names it
+    ``referenceto<unique id of the resource><attribute>``)."""
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource of its own")
+    return f"referenceto{Names.node_unique_id(resource.node)}{attribute}"
 
 
 def managed_policy(name: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, CfnOutput, Environment, Stack, Tags
+from aws_cdk import App, CfnOutput, Environment, NestedStack, Stack, Tags
 from constructs import Construct
 
 from infra import layer_build
@@ -23,7 +23,7 @@ from infra.components.monitoring import Monitoring
 from infra.components.permissions import GrantTargets, grants
 from infra.components.secrets import JwtSecret, OriginVerifySecret
 from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, SETTINGS, StageConfig, deployment_config
-from infra.nag import acknowledge, add_checks, logical_id, managed_policy
+from infra.nag import acknowledge, add_checks, managed_policy, nested_reference
 from skills_ideas import deployment
 
 ROOT = layer_build.ROOT
@@ -33,6 +33,14 @@ CDK_JSON = ROOT / "cdk.json"
 OUTPUT_JWT_SECRET = "JwtSecretArn"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 OUTPUT_ORIGIN_VERIFY = "OriginVerifySecretArn"
+#: CloudFormation refuses a stack of more than 500 resources. The functions (function, role,
+#: policy, version, alias, deployment group, deploy-error alarm, log group: eight each, and the
+#: layers and event source mappings) are more than half of a stage, and every endpoint adds
+#: eight more: they live in a nested stack, so the stage's own stack keeps the API, data,
+#: delivery, events and monitoring, and each side keeps room to grow (tests/infra/test_checks.py).
+FUNCTIONS_STACK_DESCRIPTION = (
+    "Skills & Ideas API: one function, role, version, live alias and deployment group per endpoint"
+)
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -89,8 +97,12 @@ class SkillsIdeasStack(Stack):
             rest_api=api.rest_api,
             origin_verify=origin_verify,
         )
+        # The per-function resources (eight or nine per function) sit in a nested stack of
+        # their own: CloudFormation allows 500 resources per stack, and they are the part that
+        # grows with every endpoint (see FUNCTIONS_STACK_DESCRIPTION).
+        functions_stack = NestedStack(self, "Functions", description=FUNCTIONS_STACK_DESCRIPTION)
         functions = Functions(
-            self,
+            functions_stack,
             "Functions",
             config=config,
             paths=sources.paths,
@@ -139,7 +151,7 @@ class SkillsIdeasStack(Stack):
                 "cp312 and local development and CI run 3.12.",
                 "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords (and dynamodb:ListStreams, which "
                 "the stream's event source mapping needs) support no resource-level permission.",
-                f"IAM5[Resource::<{logical_id(data.table)}.Arn>/index/*]": "Queries need the "
+                f"IAM5[Resource::<{nested_reference(data.table, 'Arn')}>/index/*]": "Queries need the "
                 "table's own indexes; the wildcard covers only this table's indexes.",
                 managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "
                 "service role for Lambda deployments; AWS's least-privilege policy for it.",

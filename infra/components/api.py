@@ -18,6 +18,7 @@ import json
 
 from aws_cdk import Duration, Fn
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -162,7 +163,7 @@ class Api(Construct):
             self,
             "Authorizer",
             authorizer_name=f"{config.prefix}-jwt",
-            handler=functions[routes.AUTHORIZER_FUNCTION].alias,
+            handler=self._invoked_from_here("AuthorizerHandler", functions[routes.AUTHORIZER_FUNCTION]),
             identity_sources=[apigw.IdentitySource.header("Authorization")],
             results_cache_ttl=Duration.seconds(config.authorizer_cache_ttl_seconds),
         )
@@ -177,6 +178,15 @@ class Api(Construct):
             )
         for path in routes.paths():
             self._method_not_allowed(self.rest_api.root.resource_for_path(path), path)
+
+    def _invoked_from_here(self, construct_id: str, function: DeployedFunction) -> lambda_.IFunction:
+        """The function's ``live`` alias as this stack sees it. A construct that grants API Gateway
+        the right to invoke a handler puts the permission beside the handler; the functions live in
+        a nested stack, and a permission there naming this API's authorizer would make each stack
+        wait for the other. Through this reference the permission stays here, with the API."""
+        return lambda_.Function.from_function_attributes(
+            self, construct_id, function_arn=function.alias.function_arn, same_environment=True
+        )
 
     def _method_not_allowed(self, resource: apigw.IResource, path: str) -> None:
         headers = {

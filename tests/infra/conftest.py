@@ -3,7 +3,9 @@
 CDK synth is slow (seconds per stage), so the app is built once per stage, with cdk-nag on,
 cdk.json's feature flags (as the CLI passes them) and the example deployment settings, into a
 temporary cloud assembly; tests read the template JSON through ``aws_cdk.assertions`` and the
-plain dict. A few tests compare the stage with a variant of it (a changed layer, a changed
+plain dict: the stage's stack and its nested stacks merged into one template
+(``skills_ideas_tools.assembly``), each stack's own template in ``Synthesized.stacks``.
+A few tests compare the stage with a variant of it (a changed layer, a changed
 authorizer): ``variant`` synthesizes each variant once too.
 """
 
@@ -36,6 +38,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from infra.config import StageConfig, deployment_config, example_settings  # noqa: E402
 from infra.stack import build_app, cdk_json_context  # noqa: E402
+from skills_ideas_tools import assembly as assembly_templates  # noqa: E402
 from tests.infra.helpers import Synthesized  # noqa: E402
 
 STAGES = ("dev", "prod")
@@ -46,16 +49,21 @@ def _synthesize(
 ) -> Synthesized:
     # The example settings of the stage (prod's), as `make synth` gives them.
     examples = example_settings(stage)
-    app = App(outdir=str(outdir), context={**cdk_json_context(), **examples, "stage": stage, **(context or {})})
+    # Asset metadata as the CLI adds it: it names each nested stack's template file.
+    cli = {"aws:cdk:enable-asset-metadata": True}
+    app = App(outdir=str(outdir), context={**cdk_json_context(), **cli, **examples, "stage": stage, **(context or {})})
     _, stack = build_app(app=app, config=config)
     assembly = app.synth()  # runs cdk-nag: an unacknowledged finding raises here
-    template_path = Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path)
-    data = json.loads(template_path.read_text())
+    # The stage's stack with its nested stacks (the functions'), read as one template.
+    stacks = assembly_templates.load(Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path))
+    data = stacks.merged()
     assert stack.account_stack is not None
     account = json.loads(
         Path(assembly.get_stack_artifact(stack.account_stack.artifact_id).template_full_path).read_text()
     )
-    return Synthesized(config or deployment_config(stage, examples), outdir, Template.from_json(data), data, account)
+    return Synthesized(
+        config or deployment_config(stage, examples), outdir, Template.from_json(data), data, account, stacks
+    )
 
 
 @pytest.fixture(scope="session")

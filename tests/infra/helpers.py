@@ -1,4 +1,7 @@
-"""Read the synthesized template the way an operator thinks of it: by function and by route."""
+"""Read the synthesized template the way an operator thinks of it: by function and by route.
+
+The stage's stack and its nested stacks are read as one template (``Synthesized.json``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from infra.config import StageConfig
+from skills_ideas_tools.assembly import StackTemplates
 from skills_ideas_tools.preflight import ref as ref  # one reading of Ref/GetAtt for tools and tests
 
 
@@ -20,6 +24,8 @@ class Synthesized:
     json: dict[str, Any]
     #: The account settings stack synthesized with it.
     account: dict[str, Any]
+    #: The stage's stack and its nested stacks, each template as synthesized (``json`` merges them).
+    stacks: StackTemplates
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:

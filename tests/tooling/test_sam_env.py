@@ -115,3 +115,26 @@ def test_sam_env_without_a_running_dev_server_says_what_to_do(tmp_path, capsys):
     assert code == 1
     assert "make dev is not running" in capsys.readouterr().err
     assert not (tmp_path / "env.json").exists()
+
+
+def test_the_stages_template_leads_to_the_nested_template_that_holds_the_functions(tmp_path):
+    # The stage's stack keeps its functions in a nested stack, named by asset metadata
+    stage = tmp_path / "SkillsIdeas-dev.template.json"
+    nested = tmp_path / "SkillsIdeasdevFunctionsD28BBC8E.nested.template.json"
+    shutil.copy(FIXTURE, nested)
+    stage.write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "FunctionsNestedStackResource": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Metadata": {"aws:asset:path": nested.name, "aws:asset:property": "TemplateURL"},
+                    }
+                }
+            }
+        )
+    )
+    assert sam_env.functions_template(stage) == nested
+    assert sam_env.functions_template(nested) == nested
+    with pytest.raises(sam_env.SamEnvError, match="run make synth"):
+        sam_env.functions_template(tmp_path / "absent.template.json")

@@ -21,7 +21,6 @@ Each finding says what to request or change. The exit code is 1 when the deploy 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from skills_ideas.deployment import stack_name
+
+from . import assembly as assembly_templates
 
 #: Lambda keeps this many executions of the account quota unreserved, always.
 LAMBDA_UNRESERVED_MINIMUM = 100
@@ -60,7 +61,7 @@ class Finding:
 # ------------------------------------------------------------------ what the templates say
 @dataclass(frozen=True)
 class Templates:
-    """The synthesized stage: its stack's template (and the account settings stack's)."""
+    """The synthesized stage: its stack's template, with its nested stacks' resources."""
 
     stage: str
     template: dict[str, Any]
@@ -81,7 +82,8 @@ class Templates:
         path = assembly / f"{stack_name(stage)}.template.json"
         if not path.is_file():
             raise PreflightError(f"{path} does not exist: synthesize the stage first (make preflight does)")
-        return cls(stage, json.loads(path.read_text(encoding="utf-8")))
+        # The stage's stack with its nested stack (the functions) read as one.
+        return cls(stage, assembly_templates.load(path).merged())
 
 
 def ref(value: Any) -> str | None:

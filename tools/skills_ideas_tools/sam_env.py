@@ -7,6 +7,9 @@ Local and the S3 emulation (their ports, from the running ``serve``; the host as
 sees it, ``host.docker.internal`` by default), the local table, bucket and signing key, and
 blanks for the cloud-only settings (Secrets Manager key name, CloudFront distribution).
 
+The stage's functions live in a nested stack: given the stage's template, this reads the nested
+template it names (``<id>.nested.template.json``, beside it) and SAM runs on that one.
+
 SAM applies only the variables a function's template declares. When the template lacks some
 (the deployed stack has no use for endpoints or a plain key), a copy of it that declares them,
 empty, is written beside it, ``<stack>.local.template.json``: run SAM on that one.
@@ -24,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from skills_ideas.routes import functions
 
+from .assembly import nested_template_files
 from .local_env import LocalServices, repo_root, resolve_state_dir, running_services
 
 DEFAULT_TEMPLATE = "cdk.out/dev/SkillsIdeas-dev.template.json"
@@ -76,6 +80,23 @@ def template_functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[st
             declared = (properties.get("Environment") or {}).get("Variables") or {}
             found[function] = (logical_id, dict(declared))
     return found
+
+
+def functions_template(template_path: Path) -> Path:
+    """The template that holds the API's functions: ``template_path`` itself, or the nested
+    stack's template it names (the stage's stack keeps its functions in a nested stack; SAM
+    invokes them from that template, whose asset paths are relative to the same directory)."""
+    try:
+        template = json.loads(template_path.read_text())
+    except OSError as exc:
+        raise SamEnvError(f"cannot read {template_path}: {exc.strerror or exc} (run make synth)") from None
+    if template_functions(template):
+        return template_path
+    for file_name in nested_template_files(template).values():
+        nested = template_path.with_name(file_name)
+        if nested.is_file() and template_functions(json.loads(nested.read_text())):
+            return nested
+    return template_path
 
 
 def _as_seen_from_container(url: str, host: str) -> str:
@@ -159,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if not template_path.is_absolute() and not template_path.exists():
         template_path = repo_root() / template_path
     try:
+        template_path = functions_template(template_path)
         use = write(template_path, Path(args.out), services, args.host)
     except SamEnvError as exc:
         print(f"error: {exc}", file=sys.stderr)
