@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from skills_ideas import models, schema
+from skills_ideas import ideas, models, schema
 from skills_ideas_tools.dynamodb_local import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,8 +70,10 @@ def load_handler(function: str) -> ModuleType:
 
 def reset_warm_state() -> None:
     """Forget what warm handlers keep between invocations (catalogue copies and clients,
-    model connections), so a test starts as a cold start against a fresh emulation."""
+    model connections, the accounts being deleted), so a test starts as a cold start against
+    a fresh emulation."""
     models.unbind()
+    ideas.forget_hidden_owners()
     for name, module in list(sys.modules.items()):
         store = getattr(module, "STORE", None) if name.startswith("functions.") else None
         if store is not None:
@@ -297,3 +299,23 @@ def local_api(state: Path, engine: str = "java") -> Iterator[tuple[str, Any]]:
             yield gateway.url, services
     finally:
         reset_warm_state()
+
+
+def json_call(
+    base_url: str, method: str, path: str, body: object = None, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One JSON request to a local API over HTTP (a bearer token when given): status and body."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        base_url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")

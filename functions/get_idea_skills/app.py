@@ -1,5 +1,6 @@
 """GET /api/ideas/{id}/skills — the catalogue skills the idea most likely needs, best first,
-each with its score and the words that matched; confirmed ones marked. 404 when no idea."""
+each with its score and the words that matched; confirmed ones marked. 404 when no idea.
+Reads what the recommendations consumer stored; ``pending`` until it has (nothing is ranked here)."""
 
 from typing import Any
 
@@ -14,5 +15,5 @@ STORE = catalogue.CatalogueStore(CatalogueConfig.from_env())
 @api_handler
 def lambda_handler(event: Event, context: Any) -> Response:
     models.bind(TABLE)
-    skills = recommendations.suggestions(path_param(event, "id"), STORE.current())
-    return ok(skills, count=len(skills))
+    skills, pending = recommendations.suggestions(path_param(event, "id"), STORE.current())
+    return ok(skills, count=len(skills), pending=pending)

@@ -7,7 +7,9 @@ EventBridge bus -> one rule, queue and consumer per subscription (``skills_ideas
   batch information goes to an encrypted SQS dead-letter queue (the on-failure destination) and
   the shard moves on. A filter keeps anything but users and ideas from invoking the function.
 * Per subscription: a rule matching its detail types, an encrypted queue read in batches with
-  partial failures, and an encrypted dead-letter queue after ``max_receive_count`` receives.
+  partial failures, and an encrypted dead-letter queue after ``max_receive_count`` receives. A
+  subscription that ``continues`` lets its consumer send to its own queue (a long job's next
+  step) and tells it the queue's URL.
 * Alarms (to the stage's alarm topic): the stream's iterator age, and any message in a
   dead-letter queue.
 """
@@ -127,6 +129,10 @@ class EventBackbone(Construct):
                 event_pattern=eventbridge.EventPattern(source=[events.SOURCE], detail_type=list(sub.detail_types)),
                 targets=[targets.SqsQueue(queue, dead_letter_queue=dead, retry_attempts=8)],
             )
+            if sub.continues:  # the consumer hands the next step of a long job to its own queue
+                consumer = functions[sub.function].function
+                queue.grant_send_messages(consumer)
+                consumer.add_environment(sub.queue_url_variable, queue.queue_url)
             functions[sub.function].alias.add_event_source(
                 sources.SqsEventSource(
                     queue,

@@ -13,8 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from skills_ideas import recommendations
 from skills_ideas.events import bus as event_bus
-from skills_ideas.events import stats
+from skills_ideas.events import skill_links, stats
 from skills_ideas_tools.lambda_runtime import WarmHandlers, module_loader
 from skills_ideas_tools.streams import EventPipeline, LocalBus, create_bus
 from tests.support import REPO, create_catalogue, create_table, fresh_models
@@ -48,6 +49,8 @@ class World:
 def _reset_clients() -> None:
     event_bus._clients.clear()
     stats._client.cache_clear()
+    skill_links._sqs = None
+    recommendations._store = None
 
 
 @pytest.fixture
@@ -59,6 +62,8 @@ def world(monkeypatch) -> Iterator[World]:
         sqs = boto3.client("sqs")
         bus = create_bus(boto3.client("events"), sqs, "test")
         monkeypatch.setenv("EVENT_BUS_NAME", bus.bus_name)
+        for name, url in bus.queue_env().items():
+            monkeypatch.setenv(name, url)
         handlers = WarmHandlers(module_loader(REPO))
         pipeline = EventPipeline(
             handlers.invoke,

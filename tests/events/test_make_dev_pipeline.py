@@ -5,17 +5,18 @@ DynamoDB Local for the module; the tests talk to it over HTTP like a client woul
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
+from skills_ideas import models, users
+from skills_ideas.config import TableConfig
 from skills_ideas_tools.dynamodb_local import wait_until
 from skills_ideas_tools.local_env import EVENTS_PREFIX
 from skills_ideas_tools.streams import STREAM_DLQ
-from tests.support import serving
+from tests.support import json_call, serving
 
 pytestmark = pytest.mark.dynamodb_local
 PASSWORD = "correct-horse-battery"
@@ -26,18 +27,8 @@ class Dev:
         self.services = json.loads((state / "services.json").read_text())
         self.url = self.services["gateway_url"]
 
-    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            self.url + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+    def call(self, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
+        return json_call(self.url, method, path, body, token)
 
     def user(self, name: str) -> str:
         assert self.call("POST", "/api/register", {"username": name, "password": PASSWORD})[0] == 201
@@ -100,3 +91,38 @@ def test_a_poison_record_lands_in_the_dead_letter_queue_and_the_stream_moves_on(
     info = json.loads(messages[0]["Body"])["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1
     assert info["streamArn"].startswith("arn:aws:dynamodb")
+
+
+def test_an_idea_gets_its_skills_and_a_new_alias_reaches_it(dev):
+    # Given an idea whose words name no skill yet, published on make dev
+    token = dev.user("cyd")
+    tofu = {"title": "Tofu modules", "description": "Reusable tofu modules for our VPCs."}
+    status, created = dev.call("POST", "/api/ideas", tofu, token)
+    assert status == 201, created
+    idea_id = created["data"]["id"]
+
+    def skills() -> dict:
+        status, body = dev.call("GET", f"/api/ideas/{idea_id}/skills")
+        assert status == 200, body
+        return body
+
+    # Then the recommendations consumer ranks it without anyone asking: no skill, not pending
+    assert wait_until(lambda: skills()["pending"] is False, 30), skills()
+    assert skills()["data"] == []
+
+    # When an admin gives Terraform the alias "tofu"
+    services = dev.services
+    models.bind(TableConfig(services["table_name"], services["region"], services["dynamodb_endpoint"]))
+    try:
+        assert dev.call("POST", "/api/register", {"username": "root", "password": PASSWORD})[0] == 201
+        users.set_role("root", "admin")
+    finally:
+        models.unbind()
+    status, body = dev.call("POST", "/api/login", {"username": "root", "password": PASSWORD})
+    assert status == 200, body
+    admin = body["token"]
+    terraform = [s for s in dev.call("GET", "/api/skills")[1]["data"] if s["name"] == "Terraform"][0]
+    status, body = dev.call("PATCH", f"/api/skills/{terraform['id']}", {"aliases": ["tofu"]}, admin)
+    assert status == 200, body
+    # Then the catalogue walk links the idea to it
+    assert wait_until(lambda: [s["name"] for s in skills()["data"]] == ["Terraform"], 30), skills()

@@ -172,3 +172,34 @@ def test_the_sweep_of_pending_account_deletions_runs_every_minute_and_ends_befor
     assert function["Properties"]["Timeout"] < 60
     assert _actions(_policy_statements(stack, function)) >= {"dynamodb:Query", "dynamodb:BatchWriteItem"}
     assert not {a for a in _actions(_policy_statements(stack, function)) if a.startswith(("s3:", "events:"))}
+
+
+def test_a_continuing_consumer_may_send_to_its_own_queue_and_no_other(stack):
+    queue_of = {}
+    for sub in events.SUBSCRIPTIONS:
+        (rule,) = [
+            r["Properties"]
+            for r in stack.of_type("AWS::Events::Rule").values()
+            if r["Properties"].get("Name") == f"{stack.config.prefix}-{sub.name}"
+        ]
+        queue_of[sub.name] = ref(rule["Targets"][0]["Arn"])
+    for sub in events.SUBSCRIPTIONS:
+        _, consumer = _function(stack, sub.function)
+        statements = _policy_statements(stack, consumer)
+        senders = [s for s in statements if "sqs:SendMessage" in _actions([s])]
+        env = consumer["Properties"].get("Environment", {}).get("Variables", {})
+        if sub.continues:
+            assert [ref(s["Resource"]) for s in senders] == [queue_of[sub.name]]
+            assert ref(env[sub.queue_url_variable]) == queue_of[sub.name]
+        else:
+            assert senders == [] and sub.queue_url_variable not in env
+
+
+def test_the_recommendations_consumer_hears_ideas_and_catalogue_changes(stack):
+    (sub,) = [s for s in events.SUBSCRIPTIONS if s.function == "recommendations_consumer"]
+    assert set(sub.detail_types) == {"IdeaCreated", "IdeaUpdated", "IdeaDeleted", "SkillCatalogueChanged"}
+    _, consumer = _function(stack, sub.function)
+    actions = _actions(_policy_statements(stack, consumer))
+    assert {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "s3:GetObject"} <= actions
+    env = consumer["Properties"]["Environment"]["Variables"]
+    assert {"TABLE_NAME", "CATALOGUE_BUCKET", "CATALOGUE_KEY", "CURSOR_KEY"} <= set(env)

@@ -8,7 +8,7 @@ import json
 from infra import layer_build
 from infra.components.functions import S3_MODEL, function_uses, layer_ships_conditional_put
 from infra.components.permissions import TABLE_READ_ACTIONS, TABLE_STREAM_ACTIONS, TABLE_WRITE_ACTIONS
-from skills_ideas import routes
+from skills_ideas import events, routes
 from tests.infra.helpers import function_of_alias, functions_by_name, ref, refs_in, role_actions
 
 WRITE_ACTIONS = {
@@ -32,18 +32,26 @@ EXPECTED_BY_USE = {
     "table:stream": set(TABLE_STREAM_ACTIONS),
     "events:publish": {"events:PutEvents"},
 }
+#: What reading a subscription's queue adds to its consumer's role.
+QUEUE_CONSUMER_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueUrl",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+}
 #: What an event source mapping adds to its function's role (infra/components/events.py): the
-#: stream's listing and its on-failure queue, or the reading of a subscription's queue.
+#: stream's listing and its on-failure queue, or the reading of a subscription's queue (and the
+#: sending to it, for a subscription that ``continues``).
 MAPPING_ACTIONS = {
     "events": {"dynamodb:ListStreams", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
-    "stats_consumer": {
-        "sqs:ReceiveMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueUrl",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
+    **{
+        sub.function: QUEUE_CONSUMER_ACTIONS | ({"sqs:SendMessage"} if sub.continues else set())
+        for sub in events.SUBSCRIPTIONS
     },
 }
+#: The environment a subscription adds: its queue's URL, for one that ``continues``.
+SUBSCRIPTION_ENV = {sub.function: {sub.queue_url_variable} for sub in events.SUBSCRIPTIONS if sub.continues}
 ENV_BY_USE = {
     "table:read": {"TABLE_NAME"},
     "table:write": {"TABLE_NAME"},
@@ -138,7 +146,7 @@ def test_grants_are_scoped_to_the_table_catalogue_key_and_secret(stack):
 def test_environment_follows_uses(stack):
     for name, uses in function_uses().items():
         env = stack.props(functions_by_name(stack)[name])["Environment"]["Variables"]
-        expected = ALWAYS_ENV.union(*(ENV_BY_USE[use] for use in uses))
+        expected = ALWAYS_ENV.union(*(ENV_BY_USE[use] for use in uses), SUBSCRIPTION_ENV.get(name, set()))
         assert set(env) == expected, name
         assert env["POWERTOOLS_SERVICE_NAME"] == "skills-ideas"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SkillsIdeas"

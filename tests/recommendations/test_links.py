@@ -118,20 +118,31 @@ def test_an_ideas_skills_come_best_first_with_scores_and_the_words_that_matched(
     assert not any(s["confirmed"] for s in skills)
 
 
-def test_before_its_first_ranking_an_idea_is_ranked_on_read_and_nothing_is_written(world, monkeypatch):
+def test_before_its_first_ranking_an_idea_answers_pending_and_nothing_is_ranked_or_written(world, monkeypatch):
+    # Given an idea whose event the consumer has not processed yet
     idea = create(K8S_IDEA)
+    ranked = mock.Mock(side_effect=AssertionError("ranked on a read"))
+    monkeypatch.setattr(recommendations, "rank", ranked)
+    # When its skills are asked for
     with dynamodb_calls(monkeypatch) as calls:
         status, body = idea_skills(idea["id"])
-    assert status == 200
-    assert [s["name"] for s in body["data"]] == ["Kubernetes", "Data Visualization"]
-    assert set(calls) == {"GetItem"}  # the idea, and its (absent) links
+    # Then the answer is empty and says it is pending, from two reads, without ranking it
+    assert (status, body) == (200, {"success": True, "count": 0, "data": [], "pending": True})
+    assert calls == ["GetItem", "GetItem"]  # the idea, and its (absent) links
     assert linked_ids(ID["Kubernetes"]) == []
+
+
+def test_once_ranked_an_idea_is_no_longer_pending(world):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    status, body = idea_skills(idea["id"])
+    assert status == 200 and body["pending"] is False and body["count"] == 2
 
 
 def test_an_idea_that_matches_nothing_has_no_skills(world):
     idea = create({"title": "Community garden rota", "description": "Neighbours water the plots on weekends."})
     recommendations.refresh_idea(idea)
-    assert idea_skills(idea["id"]) == (200, {"success": True, "count": 0, "data": []})
+    assert idea_skills(idea["id"]) == (200, {"success": True, "count": 0, "data": [], "pending": False})
 
 
 def test_skills_of_an_unknown_idea_are_404(world):
@@ -159,8 +170,11 @@ def test_the_ideas_of_a_skill_come_newest_first_in_pages_of_one_query(world, mon
         recommendations.refresh_idea(idea)
     expected = [i["id"] for i in sorted(created, key=lambda i: (i["createdAt"], i["id"]), reverse=True)]
 
+    monkeypatch.setattr(ideas, "HIDDEN_OWNERS_TTL_SECONDS", 3600.0)
+
     def fetch(cursor):
         query = {"_limit": "3", **({"cursor": cursor} if cursor else {})}
+        ideas.hidden_owners()  # a warm instance knows the accounts being deleted (docs/accounts.md)
         with dynamodb_calls(monkeypatch) as calls:
             status, body = skill_ideas(ID["PostgreSQL"], query)
         assert status == 200, body
@@ -173,6 +187,26 @@ def test_the_ideas_of_a_skill_come_newest_first_in_pages_of_one_query(world, mon
     newest = next(i for i in created if i["id"] == expected[0])
     assert (first["id"], first["title"], first["status"]) == (newest["id"], newest["title"], newest["status"])
     assert first["confirmed"] is False and first["score"] >= 1
+
+
+def test_a_skill_lists_no_idea_of_an_account_being_deleted_and_its_cursor_goes_past_them(world):
+    # Given a skill's ideas, the newest three by an account that is being deleted
+    bobs = create({"title": "Postgres for Bob", "description": "PostgreSQL."}, who=BOB, at="2026-01-01T00:00:00.000Z")
+    adas = [
+        create({"title": f"Postgres {n}", "description": "PostgreSQL."}, at=f"2026-01-01T00:0{n + 1}:00.000Z")
+        for n in range(3)
+    ]
+    for idea in [bobs, *adas]:
+        recommendations.refresh_idea(idea)
+    models.PendingDeletionModel(sk=models.user_key("u-ada"), userId="u-ada", deletedAt=models.now_iso()).save()
+    ideas.forget_hidden_owners()
+    # When the skill's ideas are paged two at a time
+    status, first = skill_ideas(ID["PostgreSQL"], {"_limit": "2"})
+    assert status == 200 and first["data"] == [] and first["nextCursor"]
+    status, second = skill_ideas(ID["PostgreSQL"], {"_limit": "2", "cursor": first["nextCursor"]})
+    # Then only the other account's idea is listed, on the page after the hidden ones
+    assert status == 200 and [i["id"] for i in second["data"]] == [bobs["id"]]
+    assert "nextCursor" not in second
 
 
 @pytest.mark.parametrize("skill_id", ["999", "abc", "-1"])
@@ -363,3 +397,200 @@ def test_sync_follows_the_idea_as_stored_whatever_order_events_come_in(world):
     assert recommendations.sync_idea(idea["id"]) == "forgotten"
     assert recommendations.sync_idea(idea["id"]) == "absent"
     assert linked_ids(ID["Redis"]) == []
+
+
+# ---------------------------------------------------------------- races
+def _stored_list(idea: dict) -> models.IdeaSkillsModel:
+    return models.IdeaSkillsModel.get(f"USER#{idea['userId']}", f"IDEASKILLS#{idea['id']}", consistent_read=True)
+
+
+def test_a_refresh_that_races_the_owners_confirmation_keeps_the_confirmation(world, monkeypatch):
+    # Given an idea with suggestions stored
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    # When a refresh has read the list and ranks while the owner confirms other skills
+    original_rank = recommendations.rank
+    raced = []
+
+    def rank_while_the_owner_confirms(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            assert confirm(idea["id"], {"skillIds": [ID["Redis"]]})[0] == 200
+        return original_rank(*args, **kwargs)
+
+    monkeypatch.setattr(recommendations, "rank", rank_while_the_owner_confirms)
+    changed = {**idea, "title": "k8s cost explorer v2"}
+    recommendations.refresh_idea(changed)
+    # Then the refresh's first write failed on the version and its second kept the confirmation
+    assert raced
+    stored = _stored_list(idea)
+    assert stored.confirmed is True
+    assert [e["id"] for e in stored.skills] == [ID["Redis"]]
+    assert stored.title == "k8s cost explorer v2"  # and the refresh's own change landed
+    assert linked_ids(ID["Redis"]) == [idea["id"]]
+    assert linked_ids(ID["Kubernetes"]) == []
+
+
+def test_a_confirmation_that_races_a_refresh_leaves_no_stale_link(world, monkeypatch):
+    # Given an idea about Redis, stored
+    idea = create({"title": "Redis queue", "description": "Jobs."})
+    recommendations.refresh_idea(idea)
+    # When the owner confirms while a refresh (the idea now says Kubernetes) writes in between
+    edited = {**idea, **K8S_IDEA}
+    original_list_item = recommendations._list_item
+    raced = []
+
+    def after_the_owners_read_a_refresh_lands(item, entries, confirmed, catalogue):
+        if confirmed and not raced:
+            raced.append(True)
+            recommendations.refresh_idea(edited)
+        return original_list_item(item, entries, confirmed, catalogue)
+
+    monkeypatch.setattr(recommendations, "_list_item", after_the_owners_read_a_refresh_lands)
+    assert confirm(idea["id"], {"skillIds": [ID["Python"]]})[0] == 200
+    # Then only the confirmed skill is linked: the refresh's links were removed too
+    assert raced
+    assert [e["id"] for e in _stored_list(idea).skills] == [ID["Python"]]
+    assert linked_ids(ID["Python"]) == [idea["id"]]
+    assert linked_ids(ID["Kubernetes"]) == [] and linked_ids(ID["Redis"]) == []
+
+
+def test_an_idea_deleted_while_it_is_ranked_is_left_without_links(world, monkeypatch):
+    # Given an idea's creation being processed: the idea was read, nothing is stored yet
+    idea = create(K8S_IDEA)
+    original_rank = recommendations.rank
+    raced = []
+
+    def rank_while_the_owner_deletes(*args, **kwargs):
+        if not raced:  # the owner deletes it, and its deletion's event finds nothing to forget
+            raced.append(True)
+            path = {"id": idea["id"]}
+            deleted = invoke(
+                "delete_idea",
+                event("DELETE", f"/api/ideas/{idea['id']}", resource="/api/ideas/{id}", path_params=path, caller=ADA),
+            )
+            assert deleted[0] == 200
+            assert recommendations.sync_idea(idea["id"]) == "absent"
+        return original_rank(*args, **kwargs)
+
+    monkeypatch.setattr(recommendations, "rank", rank_while_the_owner_deletes)
+    # When the creation's processing writes
+    outcome = recommendations.sync_idea(idea["id"])
+    # Then the write failed on the idea being gone, and nothing links the deleted idea
+    assert raced and outcome == "absent"
+    assert recommendations._stored(idea["userId"], idea["id"]) is None
+    assert linked_ids(ID["Kubernetes"]) == [] and linked_ids(ID["Data Visualization"]) == []
+
+
+def test_writes_that_keep_conflicting_give_up_with_a_409(world, monkeypatch):
+    idea = create(K8S_IDEA)
+    recommendations.refresh_idea(idea)
+    original_stored = recommendations._stored
+
+    def stale(owner, idea_id):  # every read returns a list someone else has written since
+        item = original_stored(owner, idea_id)
+        if item is not None:
+            item.version = (item.version or 0) - 1
+        return item
+
+    monkeypatch.setattr(recommendations, "_stored", stale)
+    status, body = confirm(idea["id"], {"skillIds": [ID["Redis"]]})
+    assert (status, body["success"]) == (409, False)
+    assert "at the same time" in body["message"]
+
+
+# ---------------------------------------------------------------- catalogue walks, one step at a time
+KEY = b"k" * 32
+
+
+def _steps(skill_id: int, catalogue, pages: int = 1) -> list[recommendations.Step]:
+    steps: list[recommendations.Step] = []
+    resume = None
+    while True:
+        step = recommendations.refresh_for_skill(
+            skill_id, catalogue=catalogue, resume=resume, cursor_key=KEY, pages=pages
+        )
+        steps.append(step)
+        resume = step.resume
+        if resume is None:
+            return steps
+        assert len(steps) < 20, "the walk does not end"
+
+
+def test_a_new_alias_is_walked_in_bounded_steps_rewriting_only_the_ideas_it_touches(world, monkeypatch):
+    # Given five ideas, all ranked, one of which uses a word that is no alias yet
+    monkeypatch.setattr(recommendations, "WALK_PAGE", 2)
+    tofu = create({"title": "Tofu modules", "description": "Reusable tofu modules for our VPCs."})
+    others = [create(K8S_IDEA), create({"title": "Redis queue", "description": "Jobs."})]
+    others += [create({"title": f"Garden rota {n}", "description": "Water the plots."}) for n in range(2)]
+    for idea in [tofu, *others]:
+        recommendations.refresh_idea(idea)
+    before = {i["id"]: _stored_list(i).version for i in others}
+    # When Terraform gets the alias "tofu" and the walk runs a page of two ideas per step
+    terraform = next(s for s in SKILLS if s["id"] == ID["Terraform"])
+    edited = _catalogue_with(lambda skills: skills[skills.index(terraform)].update(aliases=["tofu"]))
+    steps = _steps(ID["Terraform"], edited)
+    # Then every idea was looked at once, in three bounded steps, and only the one it reaches
+    # was rewritten (the others' scores may move with the word weights: not worth a write)
+    assert [s.examined for s in steps] == [2, 2, 1]
+    assert sum(s.rewritten for s in steps) == 1
+    assert linked_ids(ID["Terraform"]) == [tofu["id"]]
+    assert {i["id"]: _stored_list(i).version for i in others} == before
+    # and running the walk again (a redelivered event) writes nothing
+    assert sum(s.rewritten for s in _steps(ID["Terraform"], edited, pages=5)) == 0
+
+
+def test_a_catalogue_walk_ranks_ideas_that_have_no_stored_list_yet(world):
+    idea = create(K8S_IDEA)  # from before the consumer ran: nothing stored
+    kubernetes = next(s for s in SKILLS if s["id"] == ID["Kubernetes"])
+    edited = _catalogue_with(lambda skills: skills[skills.index(kubernetes)].update(description="Containers."))
+    assert sum(s.rewritten for s in _steps(ID["Kubernetes"], edited)) == 1
+    assert linked_ids(ID["Kubernetes"]) == [idea["id"]]
+
+
+def test_a_deleted_skill_loses_every_link_step_by_step_orphans_included(world, monkeypatch):
+    # Given three ideas linked to Kubernetes, and an orphan link whose idea is gone
+    monkeypatch.setattr(recommendations, "WALK_PAGE", 2)
+    linked = [create({**K8S_IDEA, "title": f"k8s cost explorer {n}"}) for n in range(3)]
+    for idea in linked:
+        recommendations.refresh_idea(idea)
+    models.SkillIdeaModel(
+        f"SKILL#{ID['Kubernetes']}",
+        "2020-01-01T00:00:00.000Z#gone",
+        ideaId="gone",
+        userId="u-x",
+        title="t",
+        status="Concept",
+        createdAt="2020-01-01T00:00:00.000Z",
+        score=3.0,
+    ).save()
+    assert len(linked_ids(ID["Kubernetes"])) == 4
+    # When Kubernetes is deleted and its links are walked two per step
+    gone = next(s for s in SKILLS if s["id"] == ID["Kubernetes"])
+    edited = _catalogue_with(lambda skills: skills.remove(gone))
+    steps = _steps(ID["Kubernetes"], edited)
+    # Then no link to it is left, each idea's list lost it, and the steps were bounded
+    assert [s.examined for s in steps] == [2, 2]
+    assert [s.resume for s in steps] == [recommendations.MORE_LINKS, None]
+    assert linked_ids(ID["Kubernetes"]) == []
+    assert all(ID["Kubernetes"] not in [e["id"] for e in _stored_list(i).skills] for i in linked)
+
+
+def test_a_backfill_ranks_only_the_ideas_that_have_nothing_stored(world):
+    from skills_ideas_tools.recommendations_command import backfill
+
+    # Given ideas from before the consumer existed, and one whose owner confirmed its skills
+    waiting = [create(K8S_IDEA), create({"title": "Redis queue", "description": "Jobs."})]
+    confirmed = create({"title": "Tofu modules"})
+    assert confirm(confirmed["id"], {"skillIds": [ID["Terraform"]]})[0] == 200
+    version = _stored_list(confirmed).version
+    # When the backfill walks them, paced (a page of two a step)
+    pauses: list[float] = []
+    with mock.patch.object(recommendations, "WALK_PAGE", 2):
+        progress = backfill(recommendations._catalogue(None), pages_per_second=4, sleep=pauses.append)
+    # Then the waiting ideas have their skills, the confirmed one was left alone
+    assert (progress.examined, progress.ranked, progress.steps) == (3, 2, 2)
+    assert pauses == [0.25]
+    assert idea_skills(waiting[0]["id"])[1]["pending"] is False
+    assert linked_ids(ID["Redis"]) == [waiting[1]["id"]]
+    assert _stored_list(confirmed).version == version

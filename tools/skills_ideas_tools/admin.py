@@ -67,9 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         if named:
             sub.add_argument("username", help="the user's login name (any letter case)")
-        add_stage_arguments(sub, "act")
-        add_stack_arguments(sub.add_argument_group("local state"))
+        add_target_arguments(sub, "act")
         sub.set_defaults(run=run)
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, action: str, *, bucket: bool = False) -> None:
+    """Where an operator command acts: a deployed stage (``--stage``...) or the local state."""
+    add_stage_arguments(parser, action, bucket=bucket)
+    add_stack_arguments(parser.add_argument_group("local state"))
 
 
 @contextlib.contextmanager

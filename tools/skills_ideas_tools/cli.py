@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "sam_env",
     "preflight",
     "stats_command",
+    "recommendations_command",
 )
 
 

@@ -128,6 +128,9 @@ class LocalServices:
     catalogue_key: str = DEFAULT_CATALOGUE_KEY
     owner_pid: int = field(default_factory=os.getpid)
     dynamodb_pid: int | None = None
+    #: The queue URL variables of the subscriptions that continue through their own queue
+    #: (``streams.LocalBus.queue_env``), set once the bus exists.
+    queue_urls: dict[str, str] = field(default_factory=dict)
     reused: bool = False
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -153,6 +156,8 @@ class LocalServices:
             # The bus lives in moto beside S3 (tools/skills_ideas_tools/streams.py).
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
             "EVENTS_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.s3_endpoint,
+            **self.queue_urls,
         }
 
     def client(self, service: Literal["dynamodb", "dynamodbstreams", "s3", "events", "sqs"]) -> Any:
@@ -233,6 +238,7 @@ def running_services(state_dir: Path) -> LocalServices | None:
             "catalogue_key",
             "owner_pid",
             "dynamodb_pid",
+            "queue_urls",
         )
         if k in data
     }
@@ -385,7 +391,7 @@ def local_stack(
         _create_table(services)
         from .streams import create_bus
 
-        create_bus(services.client("events"), services.client("sqs"), EVENTS_PREFIX)
+        services.queue_urls = create_bus(services.client("events"), services.client("sqs"), EVENTS_PREFIX).queue_env()
         origin = _load_catalogue(services, catalogue)
         log.info("catalogue loaded from %s", origin)
         if publish:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from skills_ideas.events import SUBSCRIPTIONS
 from skills_ideas.routes import Route
 
 from .dynamodb_local import Watchdog
@@ -307,7 +308,8 @@ def run(args: argparse.Namespace) -> int:
                     f"table {services.table_name}\n"
                     f"  S3        moto at {services.s3_endpoint}, "
                     f"s3://{services.bucket}/{services.catalogue_key}\n"
-                    "  events    the table's stream -> events -> moto EventBridge -> stats_consumer\n"
+                    "  events    the table's stream -> events -> moto EventBridge -> "
+                    f"{', '.join(sub.function for sub in SUBSCRIPTIONS)}\n"
                     f"  state     {services.state_dir}\n"
                     f"  handler logs and tracebacks in {handler_log}\n"
                     "Ctrl-C stops everything.",

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .local_env import LocalEnvError, add_stack_arguments
-from .stage import add_stage_arguments
+from .admin import add_target_arguments
+from .local_env import LocalEnvError
 
 PAGE_SIZE = 200
 PAGES_PER_SECOND = 5.0
@@ -41,8 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--pages-per-second", type=float, default=PAGES_PER_SECOND, help=f"Scan pages per second ({PAGES_PER_SECOND})"
     )
     rebuild_parser.add_argument("--dry-run", action="store_true", help="report the drift, correct nothing")
-    add_stage_arguments(rebuild_parser, "rebuild the statistics")
-    add_stack_arguments(rebuild_parser.add_argument_group("local state"))
+    add_target_arguments(rebuild_parser, "rebuild the statistics")
     rebuild_parser.set_defaults(run=run)
 
 

@@ -62,7 +62,12 @@ class LocalBus:
     dead_letter_queues: dict[str, str]
 
     def env(self, endpoint: str) -> dict[str, str]:
-        return {"EVENT_BUS_NAME": self.bus_name, "EVENTS_ENDPOINT_URL": endpoint}
+        return {"EVENT_BUS_NAME": self.bus_name, "EVENTS_ENDPOINT_URL": endpoint, **self.queue_env()}
+
+    def queue_env(self) -> dict[str, str]:
+        """The queue URL of each subscription that continues through its own queue, under the
+        variable its consumer reads (as the stack sets it)."""
+        return {sub.queue_url_variable: self.queues[sub.name] for sub in events.SUBSCRIPTIONS if sub.continues}
 
 
 def create_bus(events_client: Any, sqs: Any, prefix: str) -> LocalBus:

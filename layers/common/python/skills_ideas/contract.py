@@ -685,7 +685,18 @@ REPLIES: Mapping[str, Reply] = _frozen(
         "update_idea": Reply(data=IDEA, message="Idea updated successfully"),
         "delete_idea": Reply(message="Idea deleted successfully"),
         "get_stats": Reply(data=STATISTICS, cacheable=True),
-        "get_idea_skills": Reply(data=ListOf("The idea's skills, best first", SKILL_SUGGESTION), counted=True),
+        "get_idea_skills": Reply(
+            data=ListOf("The idea's skills, best first", SKILL_SUGGESTION),
+            counted=True,
+            extra=_frozen(
+                {
+                    "pending": Boolean(
+                        "True while the idea's skills are not worked out yet (the seconds after it was "
+                        "published): `data` is then empty; ask again shortly"
+                    )
+                }
+            ),
+        ),
         "confirm_idea_skills": Reply(
             data=ListOf("The confirmed skills, in the owner's order", SKILL_SUGGESTION),
             counted=True,

@@ -218,6 +218,12 @@ def _locate(idea_id: str) -> tuple[str, str] | None:
     return alias.userId, alias.ideaKey
 
 
+def locate(idea_id: str) -> tuple[str, str] | None:
+    """(owner, key) of the idea ``idea_id`` names: from the id itself, or (ids that do not
+    name their owner) one GetItem of its alias; None when no idea can have that id."""
+    return _locate(idea_id)
+
+
 def _read(owner_id: str, key: str) -> models.IdeaModel | None:
     try:
         return models.IdeaModel.get(user_key(owner_id), idea_key(key), consistent_read=True)

@@ -190,6 +190,9 @@ class IdeaSkillsModel(Model):
     skills = JSONAttribute()  # [{"id", "score", "matched", "confirmed"}], best first
     catalogueVersion = UnicodeAttribute(null=True)
     updatedAt = UnicodeAttribute()
+    #: Every write of the list is conditioned on the version it read (absent on lists written
+    #: before it existed): a refresh cannot overwrite the owner's confirmation it did not see.
+    version = VersionAttribute()
 
 
 class SkillIdeaModel(Model):

@@ -233,6 +233,9 @@ EVENT_FUNCTIONS: dict[str, tuple[Use, ...]] = {
     "events": ("table:stream", "events:publish"),
     "stats_consumer": ("table:write",),
     "finish_deletions": ("table:read", "table:write"),
+    # Reads ideas and the catalogue, writes links; signs the position of a catalogue walk's
+    # next step (the queue it sends that step to is granted with its subscription).
+    "recommendations_consumer": ("table:read", "table:write", "catalogue:read", "cursor:sign"),
 }
 #: Functions run on a schedule: minutes between runs (the stack's EventBridge rule, and
 #: ``make dev``'s event pipeline). A run must end before the next starts (its timeout).
