@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from skills_ideas import sessions
 from skills_ideas.events import stats
 from skills_ideas_tools.stats_command import rebuild
 from tests.multiregion.conftest import HOME, SECOND, Simulation
@@ -146,6 +147,26 @@ def test_a_logout_in_one_region_is_refused_in_the_other_once_replicated(make_sim
     sim.replicate()
     status, body = sim[HOME].me(token)
     assert status == 401 and body["message"] == "Session has ended; log in again"
+
+
+def test_a_session_used_in_one_region_while_it_ends_in_the_other_stays_ended(make_simulation, monkeypatch):
+    sim: Simulation = make_simulation()
+    assert sim[HOME].register("hil")[0] == 201
+    sim.replicate()
+    token = sim[SECOND].token("hil")
+    sim.replicate()
+    # Given the session was last used long enough ago that its next use is recorded
+    later = sessions.clock() + 2 * sessions.TOUCH_SECONDS
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    # When the user logs out in one region and, within the lag, the token is used in the other
+    assert sim[SECOND].call("logout", event("POST", "/api/logout"), token)[0] == 204
+    assert sim[HOME].me(token)[0] == 200  # the logout has not arrived: allowed, and its use recorded
+    # Then after replication the session is over in both regions: recording its use (a later
+    # write) did not bring it back
+    sim.replicate()
+    for region in (sim[HOME], sim[SECOND]):
+        status, body = region.me(token)
+        assert status == 401 and body["message"] == "Session has ended; log in again", region.name
 
 
 # ------------------------------------------------------------------ counters

@@ -9,7 +9,7 @@ import os
 import boto3
 import pytest
 
-from skills_ideas import models
+from skills_ideas import models, sessions
 from skills_ideas.config import ConfigError, RegionConfig
 from skills_ideas.events import domain, stats
 from skills_ideas_tools.stats_command import rebuild
@@ -168,3 +168,32 @@ def test_a_rebuild_corrects_the_sum_through_the_old_item_and_leaves_the_regions_
     assert region_item["users"] == {"N": "2"}
     assert stats.totals(table, regions=second)["users"] == 1
     assert rebuild(client, table.table_name, sleep=lambda _: None).corrected == []
+
+
+# ------------------------------------------------------------------ sessions
+def test_in_multi_region_mode_a_session_use_is_recorded_apart_from_the_session(aws):
+    # Given a user with a session (login writes it)
+    invoke("register", event("POST", "/api/register", body={"username": "cyd", "password": PASSWORD}))
+    code, login = invoke("login", event("POST", "/api/login", body={"username": "cyd", "password": PASSWORD}))
+    assert code == 200
+    user_id, session_id = login["user"]["id"], login["sessionId"]
+    models.bind(stats.TableConfig.from_env())
+    (session_before,) = _items("USER#", "SESSION#")
+    # When the session is used a while later, in multi-region mode
+    later = sessions.clock() + 2 * sessions.TOUCH_SECONDS
+    access = sessions.check(user_id, session_id, later, uses_apart=True)
+    assert sessions.touch(access, later)
+    # Then the session item is untouched and the use is an item of its own, expiring with it
+    (session_after,) = _items("USER#", "SESSION#")
+    assert session_after == session_before
+    (use,) = _items("USER#", "SESSIONUSE#")
+    assert use["lastUsed"] == {"N": str(int(later))} and use["expiresAt"] == session_before["expiresAt"]
+    # And the next check sees that use (no second write within the touch interval)
+    again = sessions.check(user_id, session_id, later + 1, uses_apart=True)
+    assert again.last_used == int(later) and not sessions.touch(again, later + 1)
+    # And the listing shows it as the session's last use
+    (listed,) = sessions.list_live(user_id, 0, later + 1, uses_apart=True)
+    assert listed.last_used_at == sessions.iso(later)
+    # While in one region the use is recorded on the session, as before
+    (single,) = sessions.list_live(user_id, 0, later + 1)
+    assert single.last_used_at == session_before["lastUsedAt"]["S"]

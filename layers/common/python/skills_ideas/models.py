@@ -92,6 +92,22 @@ class SessionModel(Model):
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
+class SessionUseModel(Model):
+    """``USER#<userId>`` / ``SESSIONUSE#<sessionId>``: when a session was last used, kept apart
+    from the session in multi-region mode (``sessions.touch``), so that recording a use never
+    rewrites the session item: under last writer wins that write could undo a logout made in
+    another region within the replication lag. Removed by TTL with its session's expiry."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    lastUsedAt = UnicodeAttribute()
+    lastUsed = NumberAttribute()
+    expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+
+
 class LoginFailuresModel(Model):
     """``LOGINFAIL#<digest of the name's fold>`` / ``ACCOUNT`` or ``CLIENT#<ip>``: failed logins
     of one account (known or not), from anywhere or from one client (``login_limits``)."""
@@ -231,6 +247,7 @@ MODELS: tuple[type[Model], ...] = (
     IdeaSkillsModel,
     SkillIdeaModel,
     SessionModel,
+    SessionUseModel,
     LoginFailuresModel,
     PendingDeletionModel,
 )
