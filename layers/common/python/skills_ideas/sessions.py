@@ -214,17 +214,22 @@ def touch(access: Access, now: float) -> bool:
 
 
 # ---------------------------------------------------------------- listing and ending
-def _query(user_id: str, limit: int) -> list[models.SessionModel]:
+def _newest(model: Any, prefix: str, user_id: str, limit: int) -> list[Any]:
+    """The user's newest ``limit`` items of ``model`` (sort keys ``prefix`` + a ULID): one Query."""
     return list(
-        models.SessionModel.query(
+        model.query(
             user_key(user_id),
-            models.SessionModel.sk.startswith(PREFIX),
+            model.sk.startswith(prefix),
             scan_index_forward=False,
             limit=limit,
             page_size=limit,
             consistent_read=True,
         )
     )
+
+
+def _query(user_id: str, limit: int) -> list[models.SessionModel]:
+    return _newest(models.SessionModel, PREFIX, user_id, limit)
 
 
 def list_live(user_id: str, epoch: int, now: float, *, uses_apart: bool = False) -> list[Session]:
@@ -235,14 +240,7 @@ def list_live(user_id: str, epoch: int, now: float, *, uses_apart: bool = False)
     ]
     if not uses_apart or not live:
         return live
-    uses = models.SessionUseModel.query(
-        user_key(user_id),
-        models.SessionUseModel.sk.startswith(USE_PREFIX),
-        scan_index_forward=False,
-        limit=PAGE,
-        page_size=PAGE,
-        consistent_read=True,
-    )
+    uses = _newest(models.SessionUseModel, USE_PREFIX, user_id, PAGE)
     used = {use.sk.removeprefix(USE_PREFIX): use.lastUsedAt for use in uses}
     return [replace(s, last_used_at=max(s.last_used_at, used.get(s.id, ""))) for s in live]
 
