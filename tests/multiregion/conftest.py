@@ -195,7 +195,7 @@ class Simulation:
         region.server.start()
         self.replicator.restore(name)
         if region.pipeline is not None:
-            region.pipeline.reader._iterators.clear()
+            region.pipeline.reader.reopen()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from skills_ideas import sessions
 from skills_ideas.events import stats
 from skills_ideas_tools.stats_command import rebuild
-from tests.multiregion.conftest import HOME, SECOND, Simulation
+from tests.multiregion.conftest import HOME, PASSWORD, SECOND, Simulation
 from tests.support import event
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.multiregion]
@@ -99,6 +99,27 @@ def test_registration_answers_503_while_the_home_region_is_down_and_logins_keep_
         sim.restore(HOME)
     # And once the home region is back, registration works again
     assert sim[SECOND].register("eve")[0] == 201
+
+
+def test_a_keyed_registration_replayed_before_its_account_arrives_asks_to_retry(make_simulation):
+    sim: Simulation = make_simulation()
+    keyed = {"username": "kim", "password": PASSWORD}
+
+    def register_keyed() -> tuple[int, dict]:
+        evt = event("POST", "/api/register", body=keyed, headers={"Idempotency-Key": "k-kim-1"})
+        return sim[SECOND].call("register", evt)
+
+    # Given a registration with an Idempotency-Key in the second region (made in the home region)
+    assert register_keyed()[0] == 201
+    # When the client retries it before the account has replicated to the second region
+    status, body = register_keyed()
+    # Then it is asked to retry shortly, not told its key was used for another request
+    assert status == 503 and body["retryAfter"] == "2", body
+    # And once the account is there, the retry answers the first response again
+    sim.replicate()
+    status, body = register_keyed()
+    assert status == 201 and body["data"]["username"] == "kim"
+    assert len(profiles(sim[SECOND], "kim")) == 1
 
 
 # ------------------------------------------------------------------ ideas

@@ -154,7 +154,7 @@ class Replicator:
         from the last record read, and let ``drain`` deliver the backlog both ways."""
         replica = self._replica(region)
         if replica.reader is not None:
-            replica.reader._iterators.clear()  # iterators do not survive a restart; checkpoints do
+            replica.reader.reopen()
         self.lost.discard(region)
 
     # ------------------------------------------------------------------ capturing local writes
