@@ -16,11 +16,13 @@ from typing import Any
 from aws_lambda_powertools.logging import Logger
 
 from skills_ideas import models, sessions, tokens
-from skills_ideas.config import AuthConfig, TableConfig
+from skills_ideas.config import AuthConfig, RegionConfig, TableConfig
 from skills_ideas.observability import SERVICE
 
 AUTH = AuthConfig.from_env()
 TABLE = TableConfig.from_env()
+#: Multi-region: a session's last use is recorded apart from it (``skills_ideas.sessions``).
+USES_APART = RegionConfig.from_env().multi_region
 logger = Logger(service=SERVICE)
 INVALID = "Token is not valid"
 ENDED = "Session has ended; log in again"
@@ -69,7 +71,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     models.bind(TABLE)
     now = sessions.clock()
     try:
-        access = sessions.check(claims.user_id, claims.session_id, now)
+        access = sessions.check(claims.user_id, claims.session_id, now, uses_apart=USES_APART)
     except sessions.Refused as refused:
         logger.info("token rejected", extra={"reason": str(refused), "userId": claims.user_id})
         return _policy("Deny", "anonymous", resource, {"message": ENDED})

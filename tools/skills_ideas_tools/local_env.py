@@ -302,7 +302,8 @@ def _load_catalogue(services: LocalServices, catalogue_path: Path | None) -> str
 
 
 @contextlib.contextmanager
-def _exported(env: Mapping[str, str]) -> Iterator[None]:
+def exported(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` in the environment for the block, the previous values back after it."""
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
@@ -357,7 +358,7 @@ def local_stack(
     if live is not None:
         if publish:
             raise LocalEnvError(f"already serving from {state} (pid {live.owner_pid}); stop it first")
-        with _exported(live.env()):
+        with exported(live.env()):
             yield live
         return
 
@@ -397,7 +398,7 @@ def local_stack(
         if publish:
             services.publish()
         try:
-            with _exported(services.env()):
+            with exported(services.env()):
                 yield services
         finally:
             if publish:

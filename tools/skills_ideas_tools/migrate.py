@@ -216,12 +216,14 @@ def _reconcile(planned: migration_plan.PlannedItem, current: dict | None) -> tup
     item = planned.item
     if current is not None and planned.kind == "profile":
         # A login upgraded the bcrypt hash to argon2id, or an operator granted a role: the
-        # application owns those fields from the migration on.
+        # application owns those fields from the migration on, and the region stamp of its
+        # writes (``writtenIn``) with them.
         item = dict(item)
         if not _is_bcrypt(current):
             item["passwordHash"] = current["passwordHash"]
-        if "role" in current:
-            item["role"] = current["role"]
+        for owned in ("role", "writtenIn"):
+            if owned in current:
+                item[owned] = current[owned]
     if current is not None and planned.kind == "idea" and current.get("version", {}).get("N", "1") != "1":
         return "kept", None  # edited through the API since it was migrated: never clobber an edit
     if current == item:

@@ -59,6 +59,25 @@ def _in_window(counters: Mapping[str, int], today: date) -> dict[str, int]:
     return {k: v for k, v in counters.items() if not k.startswith("day#") or k in days}
 
 
+def _aggregate(item: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """(aggregate, is the single-region item) of a statistics item, or None for any other item.
+    An aggregate (``STATS``, ``USERSTATS#<id>``) is its single-region item plus, in multi-region
+    mode, one item per region (``GLOBAL#<region>``, ``STATS#<region>``)."""
+    pk, sk = item["PK"]["S"], item["SK"]["S"]
+    base = "GLOBAL" if pk == "STATS" else "STATS" if pk.startswith("USERSTATS#") else None
+    if base is None or not (sk == base or sk.startswith(f"{base}#")):
+        return None
+    return pk, sk == base
+
+
+def _add(into: dict[str, int], counters: Mapping[str, int], sign: int = 1) -> dict[str, int]:
+    for name, value in counters.items():
+        into[name] = into.get(name, 0) + sign * value
+        if not into[name]:
+            del into[name]
+    return into
+
+
 def rebuild(
     client: Any,
     table: str,
@@ -69,23 +88,33 @@ def rebuild(
     today: date | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
-    """Scan ``table``, count, and put right every statistics item that differs."""
+    """Scan ``table``, count, and put right every statistics aggregate that differs.
+
+    An aggregate's stored value is the sum of its items. The correction goes to its
+    single-region item only: in multi-region mode every region's consumer adds to its own
+    item, and the single-region one (the counts from before, no consumer writes it) becomes
+    the base that makes the sum right, so no live counter is overwritten."""
     from skills_ideas.events import stats
 
     today = today or datetime.now(UTC).date()
     report = Report()
     counted = stats.Tally()
     stored: dict[str, dict[str, int]] = {}
+    regional: dict[str, dict[str, int]] = {}
     for page in client.get_paginator("scan").paginate(TableName=table, PaginationConfig={"PageSize": page_size}):
         started = time.monotonic()
         report.pages += 1
         for item in page["Items"]:
             report.items += 1
-            pk = item["PK"]["S"]
-            if item["SK"]["S"] in ("GLOBAL", "STATS") and (pk == "STATS" or pk.startswith("USERSTATS#")):
-                stored[pk] = _in_window(stats.counters_of(item), today)
-            else:
+            aggregate = _aggregate(item)
+            if aggregate is None:
                 counted.count(item, today)
+                continue
+            pk, single = aggregate
+            counters = _in_window(stats.counters_of(item), today)
+            _add(stored.setdefault(pk, {}), counters)
+            if not single:
+                _add(regional.setdefault(pk, {}), counters)
         sleep(max(0.0, 1.0 / pages_per_second - (time.monotonic() - started)))
     wanted = {"STATS": counted.totals, **{f"USERSTATS#{user}": c for user, c in counted.users.items()}}
     stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -97,10 +126,11 @@ def rebuild(
         if dry_run:
             continue
         key = stats.GLOBAL_KEY if pk == "STATS" else stats.user_key(pk.removeprefix("USERSTATS#"))
-        if not want and pk != "STATS":
+        base = _add(dict(want), regional.get(pk, {}), -1)
+        if not base and pk != "STATS":
             client.delete_item(TableName=table, Key=key)
             continue
-        item = {**key, **{name: {"N": str(value)} for name, value in want.items()}, "updatedAt": {"S": stamp}}
+        item = {**key, **{name: {"N": str(value)} for name, value in base.items()}, "updatedAt": {"S": stamp}}
         client.put_item(TableName=table, Item=item)
     return report
 

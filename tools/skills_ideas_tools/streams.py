@@ -241,6 +241,11 @@ class StreamReader:
             self._iterators[shard_id] = answer.get("ShardIterator")
         return self._iterators[shard_id]
 
+    def reopen(self) -> None:
+        """Get fresh shard iterators from the checkpoints on the next read (after the table's
+        process restarted: its old iterators are gone, the checkpoints still hold)."""
+        self._iterators.clear()
+
     def shards(self) -> list[str]:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description.get("Shards", [])]

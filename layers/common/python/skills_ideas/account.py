@@ -98,10 +98,12 @@ def end_session(caller: Caller, session_id: str) -> None:
     audit.sessions_ended(user_id=caller.user_id, how="ended", ended=1, session_id=session_id)
 
 
-def list_sessions(caller: Caller) -> list[dict[str, Any]]:
+def list_sessions(caller: Caller, *, uses_apart: bool = False) -> list[dict[str, Any]]:
+    """The caller's live sessions; ``uses_apart``: multi-region mode (``sessions``)."""
     user = users.get(caller.user_id)
     now = sessions.clock()
-    return [session.public(caller.session_id) for session in sessions.list_live(user.id, user.session_epoch, now)]
+    live = sessions.list_live(user.id, user.session_epoch, now, uses_apart=uses_apart)
+    return [session.public(caller.session_id) for session in live]
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,15 @@ invocation instead of half-working.
 | JWT_TTL_SECONDS | token lifetime | 86400 |
 | CURSOR_KEY | HMAC key of the ideas list's page cursors, >= 32 bytes | required by list_ideas |
 | STAGE | deployment stage | local |
+| HOME_REGION | multi-region: the primary, where registration claims names (docs/multi-region.md) | unset |
+| REGIONS | multi-region: the stage's regions, comma-separated (statistics sum theirs) | HOME_REGION, AWS_REGION |
+| HOME_DYNAMODB_ENDPOINT_URL | the home region's DynamoDB endpoint (local and tests only) | AWS |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,6 +76,49 @@ class TableConfig:
             region=_region(env),
             endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
         )
+
+
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+
+
+def _region_name(name: str, raw: str) -> str:
+    if not REGION_NAME.fullmatch(raw):
+        raise ConfigError(f"environment variable {name} must name AWS regions, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Where this function runs and, in multi-region mode (``HOME_REGION`` set), the stage's
+    regions. Single-region mode: ``home`` is ``region`` and ``regions`` is just it, so every
+    rule that depends on regions reduces to what one region did before."""
+
+    region: str
+    home: str
+    regions: tuple[str, ...]
+    #: The home region's table endpoint (local and tests only; AWS's regional endpoint otherwise).
+    home_endpoint_url: str | None = None
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1 or self.home != self.region
+
+    @property
+    def is_home(self) -> bool:
+        return self.home == self.region
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RegionConfig:
+        region = _region(env)
+        raw_home = env.get("HOME_REGION") or ""
+        if not raw_home:
+            return cls(region, region, (region,))
+        home = _region_name("HOME_REGION", raw_home)
+        listed = [r.strip() for r in (env.get("REGIONS") or "").split(",") if r.strip()]
+        regions = [_region_name("REGIONS", r) for r in listed] or [home, region]
+        if home not in regions or region not in regions:
+            raise ConfigError(f"REGIONS ({', '.join(regions)}) must include HOME_REGION and AWS_REGION")
+        return cls(region, home, tuple(sorted(set(regions))), env.get("HOME_DYNAMODB_ENDPOINT_URL") or None)
 
 
 @dataclass(frozen=True)

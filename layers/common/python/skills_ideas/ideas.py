@@ -186,6 +186,7 @@ def _condition_failed(error: Exception) -> bool:
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     created_at, ms = _now()
     item = new_item(owner_id, ulid(ms), createdAt=created_at, updatedAt=created_at, **fields)
+    models.stamp(item)
     try:
         item.save(condition=models.IdeaModel.pk.does_not_exist())
     except PutError as error:
@@ -259,6 +260,7 @@ def update(owner_id: str, idea_id: str, changes: dict[str, Any]) -> dict[str, An
         setattr(item, name, value)
     item.updatedAt = _now()[0]
     derive_keys(item)
+    models.stamp(item)
     try:
         item.save()  # conditioned on the version read above
     except PutError as error:

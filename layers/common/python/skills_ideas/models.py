@@ -55,6 +55,8 @@ class UserModel(Model):
     deletedAt = UnicodeAttribute(null=True)
     #: Sessions of an older epoch are refused: a password change moves it on (absent: 0).
     sessionEpoch = NumberAttribute(null=True)
+    #: The region of the last write (``stamp``): which region's stream function publishes it.
+    writtenIn = UnicodeAttribute(null=True)
 
 
 class UsernameModel(Model):
@@ -87,6 +89,22 @@ class SessionModel(Model):
     userAgent = UnicodeAttribute(null=True)
     sourceIp = UnicodeAttribute(null=True)
     epoch = NumberAttribute(default=0)
+    expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+
+
+class SessionUseModel(Model):
+    """``USER#<userId>`` / ``SESSIONUSE#<sessionId>``: when a session was last used, kept apart
+    from the session in multi-region mode (``sessions.touch``), so that recording a use never
+    rewrites the session item: under last writer wins that write could undo a logout made in
+    another region within the replication lag. Removed by TTL with its session's expiry."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    lastUsedAt = UnicodeAttribute()
+    lastUsed = NumberAttribute()
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
@@ -154,6 +172,8 @@ class IdeaModel(Model):
     legacyStatus = UnicodeAttribute(null=True)
     createdAtEstimated = BooleanAttribute(null=True)
     version = VersionAttribute()
+    #: The region of the last write (``stamp``): which region's stream function publishes it.
+    writtenIn = UnicodeAttribute(null=True)
 
     feed = _gsi("Feed", "feedShard", "sk")()
     feed_by_status = _gsi("FeedByStatus", "feedShard", "statusSort")()
@@ -235,6 +255,7 @@ MODELS: tuple[type[Model], ...] = (
     IdeaSkillsModel,
     SkillIdeaModel,
     SessionModel,
+    SessionUseModel,
     LoginFailuresModel,
     PendingDeletionModel,
 )
@@ -293,6 +314,26 @@ def delete_keys(keys: list[dict[str, dict[str, str]]]) -> None:
             raise busy()
 
 
+def region() -> str:
+    """The region of the bound table: where this function runs."""
+    if _bound is None:
+        raise RuntimeError("models are not bound to a table: call bind() first")
+    return _bound.region
+
+
+def stamp(item: UserModel | IdeaModel, written_in: str | None = None) -> None:
+    """Mark a user or idea item about to be put as written in this region (or ``written_in``,
+    the region whose replica the put goes to). Their stream records drive the domain events,
+    and in multi-region mode each region's stream function publishes only the writes that
+    originated in its own region (docs/events.md)."""
+    item.writtenIn = written_in or region()
+
+
+def stamped(model: type[UserModel] | type[IdeaModel], actions: list) -> list:
+    """``actions`` of an update of a user or idea item, plus the region stamp (see ``stamp``)."""
+    return [*actions, model.writtenIn.set(region())]
+
+
 def raw_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
     return {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
 
@@ -312,9 +353,30 @@ def connection() -> Connection:
     )
 
 
+_home_connections: dict[tuple[str, str | None], Connection] = {}
+
+
+def home_connection(home: str, endpoint_url: str | None = None) -> Connection:
+    """A connection to the home region's replica of the bound table (same name in every region),
+    for registration's claim in multi-region mode; with the models' time budget (``_Meta``), so
+    an unreachable home region is a quick 503, not a hang. Kept per home, like a warm client."""
+    key = (home, endpoint_url)
+    found = _home_connections.get(key)
+    if found is None:
+        found = _home_connections[key] = Connection(
+            region=home,
+            host=endpoint_url,
+            read_timeout_seconds=_Meta.read_timeout_seconds,
+            connect_timeout_seconds=_Meta.connect_timeout_seconds,
+            max_retry_attempts=_Meta.max_retry_attempts,
+        )
+    return found
+
+
 def unbind() -> None:
     """Forget the binding (tests that switch between moto and DynamoDB Local)."""
     global _bound
     _bound = None
+    _home_connections.clear()
     for model in MODELS:
         model._connection = None

@@ -6,6 +6,13 @@ session id (``sid``). The request authorizer reads the user's profile and the se
 BatchGetItem (``check``) and allows the token only while the session exists, belongs to the
 profile's current session epoch and the account is not deleted; the role it passes on is the
 profile's current one. Ending a session deletes its item.
+
+Multi-region mode (``uses_apart``): the session item is written only when the session starts,
+moves to a new epoch or ends, and its last use goes to an item of its own,
+``USER#<userId>`` / ``SESSIONUSE#<sessionId>``. A global table settles concurrent writes of one
+item by last writer wins, so recording a use on the session item in one region while the
+session ends in another (within the replication lag) would bring the session back everywhere.
+The authorizer reads the use item in the same BatchGetItem, the listing with one more Query.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +34,8 @@ from skills_ideas.models import user_key
 #: Seconds since the epoch, for the authorizer and session writes; tests put a fake clock here.
 clock: Callable[[], float] = time.time
 PREFIX = "SESSION#"
+#: Sort key prefix of the use items of multi-region mode (not matched by ``PREFIX``).
+USE_PREFIX = "SESSIONUSE#"
 #: A session id is a ULID; anything else names no session (404 without a read).
 SESSION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: The authorizer records a session's last use at most this often. API Gateway caches the
@@ -42,6 +51,10 @@ USER_AGENT_MAX = 256
 
 def session_key(session_id: str) -> str:
     return f"{PREFIX}{session_id}"
+
+
+def use_key(session_id: str) -> str:
+    return f"{USE_PREFIX}{session_id}"
 
 
 def iso(epoch_seconds: float) -> str:
@@ -118,17 +131,22 @@ class Access:
     role: str
     session_id: str
     last_used: int
+    expires_at: int = 0
+    #: Multi-region mode: the last use is recorded on a use item, never on the session.
+    uses_apart: bool = False
 
 
 class Refused(Exception):
     """The session is over (logged out, ended, superseded, expired) or the account is gone."""
 
 
-def check(user_id: str, session_id: str, now: float) -> Access:
+def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False) -> Access:
     """The live session ``session_id`` of ``user_id``, with the profile's current role: one
-    strongly consistent BatchGetItem of the profile and the session (2 RCU). ``Refused`` when
-    the session or the account is over."""
+    strongly consistent BatchGetItem of the profile and the session (2 RCU; with ``uses_apart``
+    the session's use item too). ``Refused`` when the session or the account is over."""
     keys = [models.raw_key(user_key(user_id), "PROFILE"), models.raw_key(user_key(user_id), session_key(session_id))]
+    if uses_apart:
+        keys.append(models.raw_key(user_key(user_id), use_key(session_id)))
     request = {"RequestItems": {"Keys": keys, "ConsistentRead": True}}
     found: dict[str, dict] = {}
     for _ in range(models.BATCH_ROUNDS):
@@ -150,13 +168,20 @@ def check(user_id: str, session_id: str, now: float) -> Access:
         raise Refused("session expired")  # TTL removes items late: the time decides
     if int(session.get("epoch", {}).get("N", "0")) != int(profile.get("sessionEpoch", {}).get("N", "0")):
         raise Refused("session ended by a password change")
+    used = found.get(use_key(session_id), {})
     return Access(
         user_id,
         profile["username"]["S"],
         profile.get("role", {}).get("S", "user"),
         session_id,
-        int(float(session.get("lastUsed", {}).get("N", "0"))),
+        int(float(max(session, used, key=_last_used).get("lastUsed", {}).get("N", "0"))),
+        int(session["expiresAt"]["N"]),
+        uses_apart,
     )
+
+
+def _last_used(item: dict) -> float:
+    return float(item.get("lastUsed", {}).get("N", "0"))
 
 
 def touch(access: Access, now: float) -> bool:
@@ -164,6 +189,17 @@ def touch(access: Access, now: float) -> bool:
     session (the write is conditioned on it existing). True when it wrote."""
     if now - access.last_used < TOUCH_SECONDS:
         return False
+    if access.uses_apart:
+        # An item of its own, not conditioned on the session: a use recorded after the session
+        # ended is an orphan that expires with it, never a session brought back.
+        models.SessionUseModel(
+            user_key(access.user_id),
+            use_key(access.session_id),
+            lastUsedAt=iso(now),
+            lastUsed=int(now),
+            expiresAt=access.expires_at or int(now) + TOUCH_SECONDS,
+        ).save()
+        return True
     item = models.SessionModel(user_key(access.user_id), session_key(access.session_id))
     try:
         item.update(
@@ -178,11 +214,12 @@ def touch(access: Access, now: float) -> bool:
 
 
 # ---------------------------------------------------------------- listing and ending
-def _query(user_id: str, limit: int) -> list[models.SessionModel]:
+def _newest(model: Any, prefix: str, user_id: str, limit: int) -> list[Any]:
+    """The user's newest ``limit`` items of ``model`` (sort keys ``prefix`` + a ULID): one Query."""
     return list(
-        models.SessionModel.query(
+        model.query(
             user_key(user_id),
-            models.SessionModel.sk.startswith(PREFIX),
+            model.sk.startswith(prefix),
             scan_index_forward=False,
             limit=limit,
             page_size=limit,
@@ -191,11 +228,21 @@ def _query(user_id: str, limit: int) -> list[models.SessionModel]:
     )
 
 
-def list_live(user_id: str, epoch: int, now: float) -> list[Session]:
-    """The user's live sessions, newest first: at most ``PAGE`` of them, one Query."""
-    return [
+def _query(user_id: str, limit: int) -> list[models.SessionModel]:
+    return _newest(models.SessionModel, PREFIX, user_id, limit)
+
+
+def list_live(user_id: str, epoch: int, now: float, *, uses_apart: bool = False) -> list[Session]:
+    """The user's live sessions, newest first: at most ``PAGE`` of them, one Query (with
+    ``uses_apart``, one more for their use items)."""
+    live = [
         _session(item) for item in _query(user_id, PAGE) if int(item.expiresAt) > now and int(item.epoch or 0) == epoch
     ]
+    if not uses_apart or not live:
+        return live
+    uses = _newest(models.SessionUseModel, USE_PREFIX, user_id, PAGE)
+    used = {use.sk.removeprefix(USE_PREFIX): use.lastUsedAt for use in uses}
+    return [replace(s, last_used_at=max(s.last_used_at, used.get(s.id, ""))) for s in live]
 
 
 def end(user_id: str, session_id: str) -> None:

@@ -8,11 +8,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from skills_ideas import contract, models, passwords
-from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound
+from skills_ideas.config import RegionConfig
+from skills_ideas.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
+from skills_ideas.faults import RETRY_AFTER_SECONDS
 from skills_ideas.ids import ulid
 from skills_ideas.models import now_iso, user_key, username_key
 from skills_ideas.validation import SECRET, refuse_forbidden
@@ -76,16 +79,34 @@ def validate_new(username: str, password: str) -> None:
         raise BadRequest(f"Password must be {contract.PASSWORD_MIN}-{contract.PASSWORD_MAX} characters long")
 
 
-def register(username: str, password: str) -> User:
+def register(username: str, password: str, regions: RegionConfig | None = None) -> User:
     """Create a user. The user item and the username claim are written in one transaction,
     each conditioned on not existing: of two concurrent registrations of one name (in any
     spelling: see ``username_key``) exactly one succeeds; the other gets 409. The name is
-    kept in NFC, the form it is shown in."""
+    kept in NFC, the form it is shown in.
+
+    ``regions``: in multi-region mode, outside the home region, the transaction runs against
+    the home region's table, so its conditions see every claim made in any region (global
+    tables settle concurrent writes by last writer wins, which would keep two profiles and one
+    claim). The profile and the claim then replicate here like any write. An unreachable home
+    region fails within the time budget: the caller answers 503 with Retry-After."""
     username = unicodedata.normalize("NFC", username)
     validate_new(username, password)
     user = User(ulid(), username, "user", now_iso())
-    put_user(user, passwords.hash_password(password))
+    if regions is None or regions.is_home:
+        put_user(user, passwords.hash_password(password))
+    else:
+        home = models.home_connection(regions.home, regions.home_endpoint_url)
+        put_user(user, passwords.hash_password(password), connection=home, written_in=regions.home)
     return user
+
+
+def not_replicated_yet() -> ServiceUnavailable:
+    """A replayed registration whose account, made in the home region, has not reached this
+    region's replica yet (replication takes about a second): retry shortly."""
+    error = ServiceUnavailable("The account is still being created; retry in a few seconds")
+    error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error
 
 
 def user_items(
@@ -106,16 +127,25 @@ def user_items(
     return item, claim
 
 
-def put_user(user: User, password_hash: str | None, legacy_id: str | None = None) -> None:
+def put_user(
+    user: User,
+    password_hash: str | None,
+    legacy_id: str | None = None,
+    connection: Connection | None = None,
+    written_in: str | None = None,
+) -> None:
     """Write a user and its username claim atomically; Conflict if the name is taken.
+    ``connection`` and ``written_in``: the table written and its region, when not the bound
+    one (the home region's, see ``register``).
 
     DynamoDB cancels a transaction with ``TransactionConflict`` (not a failed condition)
     while another transaction on the same claim is still in flight, as in a registration
     race: try again shortly, and the condition then decides between success and 409."""
     item, claim = user_items(user, password_hash, legacy_id)
+    models.stamp(item, written_in)
     for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
         try:
-            with TransactWrite(connection=models.connection()) as transaction:
+            with TransactWrite(connection=connection or models.connection()) as transaction:
                 transaction.save(item, condition=models.UserModel.pk.does_not_exist())
                 transaction.save(claim, condition=models.UsernameModel.pk.does_not_exist())
             return
@@ -191,7 +221,7 @@ def upgrade_hash(user_id: str, old_hash: str, new_hash: str) -> None:
     item = models.UserModel(user_key(user_id), "PROFILE")
     try:
         item.update(
-            actions=[models.UserModel.passwordHash.set(new_hash)],
+            actions=models.stamped(models.UserModel, [models.UserModel.passwordHash.set(new_hash)]),
             condition=models.UserModel.passwordHash == old_hash,
         )
     except UpdateError as error:
@@ -234,7 +264,10 @@ def change_password(user: User, old_hash: str, new_hash: str, keep_session: str)
         with TransactWrite(connection=models.connection()) as transaction:
             transaction.update(
                 profile,
-                actions=[models.UserModel.passwordHash.set(new_hash), models.UserModel.sessionEpoch.set(epoch)],
+                actions=models.stamped(
+                    models.UserModel,
+                    [models.UserModel.passwordHash.set(new_hash), models.UserModel.sessionEpoch.set(epoch)],
+                ),
                 condition=(models.UserModel.passwordHash == old_hash) & models.UserModel.status.does_not_exist(),
             )
             transaction.update(
@@ -254,7 +287,9 @@ def mark_deleted(user_id: str, verified_hash: str) -> None:
     item = models.UserModel(user_key(user_id), "PROFILE")
     try:
         item.update(
-            actions=[models.UserModel.status.set(DELETED), models.UserModel.deletedAt.set(now_iso())],
+            actions=models.stamped(
+                models.UserModel, [models.UserModel.status.set(DELETED), models.UserModel.deletedAt.set(now_iso())]
+            ),
             condition=(models.UserModel.passwordHash == verified_hash) & models.UserModel.status.does_not_exist(),
         )
     except UpdateError as error:
@@ -299,7 +334,10 @@ def set_role(username: str, role: str) -> User:
         raise NotFound(f"No user named {username!r}")
     user = found[0]
     item = models.UserModel(user_key(user.id), "PROFILE")
-    item.update(actions=[models.UserModel.role.set(role)], condition=models.UserModel.pk.exists())
+    item.update(
+        actions=models.stamped(models.UserModel, [models.UserModel.role.set(role)]),
+        condition=models.UserModel.pk.exists(),
+    )
     return User(user.id, user.username, role, user.created_at, user.session_epoch)
 
 

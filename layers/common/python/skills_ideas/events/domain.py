@@ -6,6 +6,11 @@ event source mapping's filter already keeps most of them away). An event's id is
 record's ``eventID``, so a record delivered twice gives the same event twice, which consumers
 recognise. A change that touches no public field of an idea (a layout upgrade, a rewrite with
 the same content) is not an ``IdeaUpdated``; a user's role or password hash changing is no event.
+
+Origin (``originated_here``): with a global table, every replica's stream sees every write, so
+each region's stream function publishes only the changes whose write originated in its own
+region — the region in the item's ``writtenIn`` (the new image's; the old image's for a
+REMOVE) — and each change becomes one event across all regions (docs/events.md, "Origin").
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from skills_ideas import events
+from skills_ideas.config import RegionConfig
 
 #: Fields of an idea whose change is an ``IdeaUpdated`` (the ones the API shows and takes).
 IDEA_FIELDS = ("title", "description", "status")
@@ -144,6 +150,30 @@ def from_change(
         data["changes"] = changes
         return DomainEvent(events.IDEA_UPDATED, event_id, time, data, subject=data["ideaId"])
     raise ValueError(f"unknown stream event name {event_name!r}")
+
+
+def origin(event_name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """The region a change was written in: ``writtenIn`` of the new image, of the old image
+    for a REMOVE (a delete carries no image of its own; every replica removes the same last
+    version once they agree, so every replica's record names the same region). None for an
+    item written before writes were stamped."""
+    image = old if event_name == "REMOVE" else new
+    written = (image or {}).get("writtenIn")
+    return str(written) if written else None
+
+
+def publishes(written_in: str | None, regions: RegionConfig) -> bool:
+    """Whether this region publishes a change written in ``written_in``: its own writes; an
+    unstamped one (older data) in the home region only — in single-region mode, here."""
+    return written_in == regions.region if written_in else regions.is_home
+
+
+def originated_here(record: Any, regions: RegionConfig) -> bool:
+    """``publishes`` for one stream record (Powertools' ``DynamoDBRecord``)."""
+    stream = record.dynamodb
+    if stream is None or record.event_name is None:
+        return True  # let ``from_record`` refuse it as poison
+    return publishes(origin(record.event_name.name, stream.old_image, stream.new_image), regions)
 
 
 def from_record(record: Any) -> DomainEvent | None:

@@ -8,6 +8,14 @@ Items (docs/events.md, "Statistics"):
   expiresAt once the user is deleted;
 * an event applied, ``EVENT#<eventId>`` / ``PROCESSED``: eventType, expiresAt.
 
+Multi-region (``RegionConfig.multi_region``): each region's consumer counts the events its own
+region published (``domain.originated_here``) into items of its own, ``STATS`` / ``GLOBAL#<region>``
+and ``USERSTATS#<userId>`` / ``STATS#<region>``. Global tables settle concurrent writes of one
+item by last writer wins, so two regions adding to one item would lose increments; an item with
+one writer region loses none. Reads sum the items of every region with the single-region item
+(the counts from before multi-region; only ``stats rebuild`` writes it then) in one
+BatchGetItem. Single-region: one item, as before.
+
 Every event is applied as one transaction: a conditional put of its marker and atomic ``ADD``s
 to the counters. Delivered again, the marker's condition cancels the transaction and nothing
 changes, so the counters count each change once however often it arrives. The deltas commute,
@@ -24,10 +32,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from skills_ideas import events
-from skills_ideas.config import TableConfig
+from skills_ideas.config import RegionConfig, TableConfig
 from skills_ideas.ideas import STATUSES
 
 GLOBAL_KEY = {"PK": {"S": "STATS"}, "SK": {"S": "GLOBAL"}}
+#: Sort keys of the single-region items (and, in multi-region mode, the base ``stats rebuild`` writes).
+GLOBAL_SK, USER_SK = "GLOBAL", "STATS"
 #: Days of ``ideasCreatedPerDay``, today included.
 DAYS = 30
 #: How long an applied event's marker is kept: longer than any redelivery can come (the stream
@@ -36,6 +46,8 @@ MARKER_TTL_SECONDS = 15 * 24 * 3600
 #: How long a deleted user's counts stay (the deletes of their ideas may still be arriving).
 DELETED_USER_TTL_SECONDS = 7 * 24 * 3600
 USERS, IDEAS = "users", "ideas"
+#: Rounds of a BatchGetItem for what DynamoDB leaves unprocessed (then it is throttling: 503).
+BATCH_ROUNDS = 4
 #: ``GET /api/stats``: counters move within seconds of a write, so caches keep them briefly.
 CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=30"
 
@@ -48,8 +60,26 @@ def day_attribute(day: str) -> str:
     return f"day#{day}"
 
 
-def user_key(user_id: str) -> dict[str, dict[str, str]]:
-    return {"PK": {"S": f"USERSTATS#{user_id}"}, "SK": {"S": "STATS"}}
+def user_key(user_id: str, region: str | None = None) -> dict[str, dict[str, str]]:
+    """A user's counts: the single-region item, or ``region``'s own in multi-region mode."""
+    return {"PK": {"S": f"USERSTATS#{user_id}"}, "SK": {"S": f"{USER_SK}#{region}" if region else USER_SK}}
+
+
+def global_key(region: str | None = None) -> dict[str, dict[str, str]]:
+    """The totals: the single-region item, or ``region``'s own in multi-region mode."""
+    return {"PK": {"S": "STATS"}, "SK": {"S": f"{GLOBAL_SK}#{region}" if region else GLOBAL_SK}}
+
+
+def _writes_to(regions: RegionConfig | None) -> str | None:
+    """The region whose items this consumer adds to (None: the single-region items)."""
+    return regions.region if regions is not None and regions.multi_region else None
+
+
+def _read_keys(key: Any, regions: RegionConfig | None) -> list[dict[str, dict[str, str]]]:
+    """Every item of one aggregate: the single-region one, and each region's in multi-region mode."""
+    if regions is None or not regions.multi_region:
+        return [key(None)]
+    return [key(None), *(key(region) for region in regions.regions)]
 
 
 def marker_key(event_id: str) -> dict[str, dict[str, str]]:
@@ -166,10 +196,16 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def apply(detail: Mapping[str, Any], config: TableConfig | None = None, *, now: float | None = None) -> bool:
+def apply(
+    detail: Mapping[str, Any],
+    config: TableConfig | None = None,
+    *,
+    now: float | None = None,
+    regions: RegionConfig | None = None,
+) -> bool:
     """Apply one event to the counters, once: False when it had already been applied (or
     changes no counter). Raises on anything else (a conflicting transaction, throttling): the
-    queue delivers the event again."""
+    queue delivers the event again. ``regions``: in multi-region mode, to this region's items."""
     config = config or TableConfig.from_env()
     now = time.time() if now is None else now
     deltas = deltas_of(detail, datetime.fromtimestamp(now, UTC).date())
@@ -189,11 +225,12 @@ def apply(detail: Mapping[str, Any], config: TableConfig | None = None, *, now: 
     }
     stamp = {"updatedAt": {"S": _now_iso()}}
     items = [marker]
+    region = _writes_to(regions)
     if deltas.totals:
-        items.append(_update(table, GLOBAL_KEY, deltas.totals, stamp))
+        items.append(_update(table, global_key(region), deltas.totals, stamp))
     if deltas.user_id is not None and (deltas.user or deltas.user_deleted):
         expiry = {"expiresAt": {"N": str(int(now) + DELETED_USER_TTL_SECONDS)}} if deltas.user_deleted else {}
-        items.append(_update(table, user_key(deltas.user_id), deltas.user, {**stamp, **expiry}))
+        items.append(_update(table, user_key(deltas.user_id, region), deltas.user, {**stamp, **expiry}))
     client = _client(config)
     try:
         client.transact_write_items(TransactItems=items)
@@ -215,11 +252,41 @@ def _by_status(item: Mapping[str, Any]) -> dict[str, int]:
     return {status: _number(item, status_attribute(status)) for status in STATUSES}
 
 
-def totals(config: TableConfig | None = None, today: date | None = None) -> dict[str, Any]:
-    """The public statistics: one eventually consistent GetItem (0.5 RCU)."""
+def _read(config: TableConfig, keys: list[dict[str, dict[str, str]]]) -> dict[str, Any]:
+    """The items of one aggregate summed (counters added, the latest updatedAt): one eventually
+    consistent GetItem for one item (0.5 RCU), else one BatchGetItem (0.5 RCU per item)."""
+    client = _client(config)
+    if len(keys) == 1:
+        found = [client.get_item(TableName=config.table_name, Key=keys[0]).get("Item") or {}]
+    else:
+        found, request = [], {config.table_name: {"Keys": keys}}
+        for _ in range(BATCH_ROUNDS):
+            answer = client.batch_get_item(RequestItems=request)
+            found.extend(answer.get("Responses", {}).get(config.table_name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            from skills_ideas.models import busy
+
+            raise busy()
+    summed: dict[str, Any] = {}
+    for item in found:
+        for name, value in counters_of(item).items():
+            summed[name] = {"N": str(int(summed.get(name, {"N": "0"})["N"]) + value)}
+        if "updatedAt" in item and item["updatedAt"]["S"] > summed.get("updatedAt", {"S": ""})["S"]:
+            summed["updatedAt"] = item["updatedAt"]
+    return summed
+
+
+def totals(
+    config: TableConfig | None = None, today: date | None = None, regions: RegionConfig | None = None
+) -> dict[str, Any]:
+    """The public statistics: one eventually consistent GetItem (0.5 RCU); in multi-region mode
+    the regions' items summed, read in one BatchGetItem."""
     config = config or TableConfig.from_env()
     today = today or datetime.now(UTC).date()
-    item = _client(config).get_item(TableName=config.table_name, Key=GLOBAL_KEY).get("Item") or {}
+    item = _read(config, _read_keys(global_key, regions))
     return {
         "users": _number(item, USERS),
         "ideas": _number(item, IDEAS),
@@ -229,10 +296,11 @@ def totals(config: TableConfig | None = None, today: date | None = None) -> dict
     }
 
 
-def user_counts(user_id: str, config: TableConfig | None = None) -> dict[str, Any]:
-    """One user's own counts (``GET /api/me``): one eventually consistent GetItem."""
+def user_counts(user_id: str, config: TableConfig | None = None, regions: RegionConfig | None = None) -> dict[str, Any]:
+    """One user's own counts (``GET /api/me``): one eventually consistent GetItem, or in
+    multi-region mode one BatchGetItem of the regions' items."""
     config = config or TableConfig.from_env()
-    item = _client(config).get_item(TableName=config.table_name, Key=user_key(user_id)).get("Item") or {}
+    item = _read(config, _read_keys(lambda region: user_key(user_id, region), regions))
     return {"ideas": _number(item, IDEAS), "ideasByStatus": _by_status(item)}
 
 
