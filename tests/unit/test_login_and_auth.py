@@ -10,7 +10,8 @@ import bcrypt
 import jwt
 import pytest
 
-from skills_ideas import models, passwords, users
+from skills_ideas import models, passwords, tokens, users
+from skills_ideas.config import AuthConfig
 from tests.support import authorize, bearer, bind_models, event, invoke
 
 SECRET = os.environ["JWT_SECRET"]
@@ -214,7 +215,8 @@ def _tampered() -> str:
 @pytest.mark.parametrize(
     "bad",
     [
-        token(exp=int(time.time()) - 10),
+        token(exp=int(time.time()) - 2 * tokens.CLOCK_SKEW_SECONDS),
+        token(iat=int(time.time()) + 2 * tokens.CLOCK_SKEW_SECONDS),
         token(aud="someone-else"),
         token(iss="someone-else"),
         token(role="superuser"),
@@ -227,6 +229,7 @@ def _tampered() -> str:
     ],
     ids=[
         "expired",
+        "issued-in-the-future",
         "wrong-aud",
         "wrong-iss",
         "unknown-role",
@@ -240,6 +243,19 @@ def _tampered() -> str:
 )
 def test_authorizer_denies_a_bad_token_with_token_is_not_valid(bad):
     assert deny_message(authorize(bearer(bad))) == "Token is not valid"
+
+
+def test_a_token_from_a_clock_a_little_ahead_or_behind_is_valid_within_the_stated_skew():
+    # Another instance or region whose clock runs 20 s ahead issued this one; this one expired
+    # 20 s ago by this clock. Both are within the tolerated skew, a session still has to live.
+    config = AuthConfig.from_env()
+    now = int(time.time())
+    ahead = token(iat=now + 20, exp=now + 620, sid="S" * 26)
+    late = token(iat=now - 620, exp=now - 20, sid="S" * 26)
+    assert tokens.verify(config, ahead).session_id == "S" * 26
+    assert tokens.verify(config, late).user_id == "u-1"
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify(config, token(iat=now + tokens.CLOCK_SKEW_SECONDS + 30, exp=now + 700))
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Basic dXNlcjpwYXNz", token()])

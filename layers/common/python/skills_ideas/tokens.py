@@ -24,6 +24,10 @@ SECRET_CACHE_SECONDS = 300
 #: Longest token looked at. Ours stay under 3 KB (a 255-character legacy name escaped in
 #: the payload); API Gateway caps all headers at 10 KB anyway.
 MAX_TOKEN_CHARS = 8192
+#: Seconds of clock difference tolerated on ``iat`` and ``exp``: a token issued by an instance
+#: (or a region) whose clock runs a little ahead is not "not yet valid" elsewhere. Sessions end
+#: on their own clock (``sessions.check``), so this never lengthens a session.
+CLOCK_SKEW_SECONDS = 30
 
 
 class InvalidToken(Exception):
@@ -86,6 +90,7 @@ def verify(config: AuthConfig, token: str) -> Claims:
             algorithms=[ALGORITHM],
             audience=config.audience,
             issuer=config.issuer,
+            leeway=CLOCK_SKEW_SECONDS,
             options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
     except (jwt.PyJWTError, ValueError, RecursionError) as error:
