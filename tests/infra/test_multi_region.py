@@ -22,7 +22,9 @@ from infra.config import (
     example_context,
     example_settings,
 )
+from infra.stack import ROOT
 from skills_ideas import routes
+from skills_ideas_tools import capacity
 from tests.infra.helpers import MultiRegionApp, ref, refs_in
 
 STAGE = "prod"
@@ -293,3 +295,52 @@ def test_every_stack_passes_cdk_nag_and_cfn_lint_and_keeps_room(multi_region):
         for template in stack.all():
             assert len(template["Resources"]) <= 450
             assert len(template.get("Outputs", {})) <= 180 and len(template.get("Parameters", {})) <= 180
+
+
+def test_the_cost_of_a_region_counts_what_a_regional_stack_holds(multi_region):
+    # docs/capacity.md ("A second and a third region") prices these counts
+    stack = REGIONAL[SECONDARY]
+    metrics = 0
+    for alarm in multi_region.of_type(stack, "AWS::CloudWatch::Alarm").values():
+        queries = alarm["Properties"].get("Metrics")
+        metrics += len([q for q in queries if "MetricStat" in q]) if queries else 1
+    assert metrics == capacity.REGION_ALARM_METRICS
+    (acl,) = multi_region.of_type(stack, "AWS::WAFv2::WebACL").values()
+    assert len(acl["Properties"]["Rules"]) == capacity.REGION_WAF_RULES
+    replicated = [
+        secret
+        for name in (GLOBAL, REGIONAL[PRIMARY])
+        for secret in multi_region.of_type(name, "AWS::SecretsManager::Secret").values()
+        if {"Region": SECONDARY} in secret["Properties"].get("ReplicaRegions", [])
+    ]
+    assert len(replicated) == capacity.REGION_SECRET_REPLICAS
+    (check,) = multi_region.of_type(stack, "AWS::Route53::HealthCheck").values()
+    config = check["Properties"]["HealthCheckConfig"]
+    # the priced optional features: HTTPS and the fast (10 s) interval, nothing else
+    assert (config["Type"], config["RequestInterval"]) == ("HTTPS", 10) and capacity.REGION_HEALTH_CHECK_FEATURES == 2
+    assert "SearchString" not in config and not config.get("MeasureLatency")
+    assert len(multi_region.of_type(stack, "AWS::KMS::Key")) == 1
+    assert len(multi_region.of_type(stack, "AWS::CloudWatch::Dashboard")) == 1
+    assert "## A second and a third region" in (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8")
+
+
+def test_each_extra_region_pays_every_write_unit_again_and_its_bytes():
+    # From the measurements docs/capacity.md is written from: a replica applies each write to
+    # its table and indexes, so it is billed the same write units as the region that took it.
+    raw = json.loads((ROOT / "bench" / "capacity-measurements.json").read_text())
+    measured = [capacity.Measurement(**m) for m in raw["measurements"]]
+    largest = max(m.size for m in measured)
+    by_request = {m.request: m for m in measured if m.size == largest}
+    prices = capacity.load_prices()
+    units, unit_cost, transfer = capacity.replicated_write_costs(by_request, prices)
+    origin_units = sum(share * by_request[name].wcu for name, share in capacity.mix().items())
+    assert units == pytest.approx(origin_units * 1e6)
+    price = prices["multiRegion"]["dynamodbOnDemandPerMillionReplicatedWriteUnits"]
+    assert unit_cost == pytest.approx(origin_units * price)
+    writes = sum(share for name, share in capacity.mix().items() if by_request[name].wcu)
+    assert transfer == pytest.approx(writes * capacity.IDEA_BYTES / 1e3 * 0.02)
+    # every fixed item is priced, and prod also keeps its provisioned minimum in each replica
+    prod, dev = capacity.region_fixed_costs(prices, (30, 15)), capacity.region_fixed_costs(prices, None)
+    assert set(prod) - set(dev) == {"provisioned minimum 30 RCU + 15 replicated WCU"}
+    assert all(cost > 0 for cost in prod.values())
+    assert "FROM MEMORY" in prices["multiRegion"]["note"]
