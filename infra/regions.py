@@ -232,7 +232,8 @@ class RegionalStack(Stack):
         acknowledge(self, HELPER_FINDINGS)
         CfnOutput(self, deployment.OUTPUT_API_URL, value=api.rest_api.url, description=f"The API in {region}")
         CfnOutput(self, deployment.OUTPUT_TABLE, value=table.table_name)
-        CfnOutput(self, OUTPUT_JWT_SECRET, value=jwt_secret.secret_arn, description="The JWT signing key (replica)")
+        if home is None:  # the secondaries hold replicas of it, under the same name
+            CfnOutput(self, OUTPUT_JWT_SECRET, value=jwt_secret.secret_arn, description="The JWT signing key")
         CfnOutput(self, OUTPUT_ALARM_TOPIC, value=monitoring.topic.topic_arn, description="Where this region alarms")
 
     def _replica(self, config: StageConfig, primary: dynamodb.TableV2) -> dynamodb.ITableV2:
