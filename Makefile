@@ -139,14 +139,23 @@ STACKS = SkillsIdeas-account SkillsIdeas-$(STAGE)
 # come from the environment (SKILLS_IDEAS_CORS_ORIGIN, SKILLS_IDEAS_ALARM_EMAILS) or `-c`.
 EXAMPLE_SETTINGS = $(shell $(BIN)/python -c 'from infra.config import example_context; print(example_context("$(1)"))' 2>/dev/null)
 
-synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, then cfn-lint the templates
+# The multi-region example (docs/multi-region.md): a stage with EXAMPLE regions and hosted zone,
+# synthesized into cdk.out/<stage>-multi-region next to the single-region stages.
+MULTI_REGION_STAGE = $(shell $(BIN)/python -c 'from infra.config import MULTI_REGION_EXAMPLE_STAGE; print(MULTI_REGION_EXAMPLE_STAGE)' 2>/dev/null)
+MULTI_REGION_SETTINGS = $(shell $(BIN)/python -c 'from infra.config import example_context; print(example_context("$(1)", multi_region=True))' 2>/dev/null)
+MULTI_REGION ?= 1
+
+synth: layer ## cdk synth every stage (cdk-nag on) into cdk.out/<stage>, and the multi-region example (MULTI_REGION=0: not), then cfn-lint every template
 	@set -e; $(foreach stage,$(STAGES),echo "cdk synth $(stage) $(call EXAMPLE_SETTINGS,$(stage))"; \
 		$(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$(stage) $(call EXAMPLE_SETTINGS,$(stage)) -o cdk.out/$(stage);)
-	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES))
+	@set -e; $(if $(filter 1,$(MULTI_REGION)),echo "cdk synth $(MULTI_REGION_STAGE) $(call MULTI_REGION_SETTINGS,$(MULTI_REGION_STAGE))"; \
+		$(NO_AWS) $(CDK) synth --quiet --no-notices -c stage=$(MULTI_REGION_STAGE) $(call MULTI_REGION_SETTINGS,$(MULTI_REGION_STAGE)) \
+		-o cdk.out/$(MULTI_REGION_STAGE)-multi-region,true)
+	$(BIN)/python -m infra.cfn_lint $(addprefix cdk.out/,$(STAGES)) $(if $(filter 1,$(MULTI_REGION)),cdk.out/$(MULTI_REGION_STAGE)-multi-region)
 
 SAM_TEMPLATE = cdk.out/$(STAGE)/SkillsIdeas-$(STAGE).template.json
 sam-env: install ## env.json for `sam local invoke` against the running make dev (SAM_HOST=127.0.0.1 for --docker-network host)
-	@test -f $(SAM_TEMPLATE) || $(MAKE) synth STAGES=$(STAGE)
+	@test -f $(SAM_TEMPLATE) || $(MAKE) synth STAGES=$(STAGE) MULTI_REGION=0
 	$(BIN)/skills-ideas sam-env --template $(SAM_TEMPLATE) $(if $(SAM_HOST),--host $(SAM_HOST))
 
 infra-tests: layer ## the infrastructure tests only (CDK assertions, cdk-nag, cfn-lint, preflight)

@@ -58,10 +58,20 @@ SETTINGS: dict[str, str] = {
     "corsOrigin": "SKILLS_IDEAS_CORS_ORIGIN",
     "alarmEmails": "SKILLS_IDEAS_ALARM_EMAILS",
 }
+#: Multi-region settings (docs/multi-region.md, "The stack"): CDK context key -> environment
+#: variable. Without ``regions`` (or with one region) a stage is the single-region stack.
+REGION_SETTINGS: dict[str, str] = {
+    "regions": "SKILLS_IDEAS_REGIONS",
+    "hostedZoneId": "SKILLS_IDEAS_HOSTED_ZONE_ID",
+    "hostedZoneName": "SKILLS_IDEAS_HOSTED_ZONE_NAME",
+}
 #: What each setting is, for the message of a stage that lacks it.
 SETTING_HELP: dict[str, str] = {
     "corsOrigin": "the one origin allowed to call the API from a browser, e.g. https://app.example.org",
     "alarmEmails": "comma-separated e-mail addresses that receive the alarms",
+    "regions": "comma-separated AWS regions, the primary (home) region first, e.g. us-east-1,eu-west-1",
+    "hostedZoneId": "the Route 53 hosted zone that holds the API's latency-routed origin name, e.g. Z0123456789ABC",
+    "hostedZoneName": "that hosted zone's domain, e.g. example.org (the origin is api-origin-<stage>.<domain>)",
 }
 #: EXAMPLES ONLY, for offline checks (`make synth`, the infrastructure tests): they let a stage
 #: that requires settings synthesize. Never deploy with them; `make preflight` rejects them.
@@ -70,6 +80,14 @@ EXAMPLE_SETTINGS: dict[str, str] = {
     "alarmEmails": "oncall@example.com",
 }
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+#: EXAMPLES ONLY: the two-region deployment `make synth` checks offline (cdk.out/<stage>-multi-region).
+EXAMPLE_REGION_SETTINGS: dict[str, str] = {
+    "regions": "us-east-1,eu-west-1",
+    "hostedZoneId": "Z00000000EXAMPLE",
+    "hostedZoneName": "example.com",
+}
+#: The stage `make synth` also synthesizes with EXAMPLE_REGION_SETTINGS.
+MULTI_REGION_EXAMPLE_STAGE = "prod"
 
 
 def example_settings(stage: str) -> dict[str, str]:
@@ -77,12 +95,17 @@ def example_settings(stage: str) -> dict[str, str]:
     return {key: EXAMPLE_SETTINGS[key] for key in STAGES[stage].required_settings}
 
 
-def example_context(stage: str) -> str:
-    """``example_settings`` as CDK CLI arguments (``-c key=value ...``), for `make synth`."""
-    return " ".join(f"-c {key}={value}" for key, value in example_settings(stage).items())
+def example_context(stage: str, *, multi_region: bool = False) -> str:
+    """``example_settings`` as CDK CLI arguments (``-c key=value ...``), for `make synth`; with
+    ``multi_region``, the example regions and hosted zone too."""
+    settings = {**example_settings(stage), **(EXAMPLE_REGION_SETTINGS if multi_region else {})}
+    return " ".join(f"-c {key}={value}" for key, value in settings.items())
 
 
 _ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
+_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+_DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[a-z]{2,}", re.IGNORECASE)
 
 
@@ -194,12 +217,27 @@ class AlarmThresholds:
     #: accounts: far above people mistyping, the mark of a guessing campaign (docs/accounts.md).
     login_failures: int = 200
     login_lockouts: int = 20
+    #: Multi-region (per minute, ``region_alarm_datapoints`` of ``region_alarm_periods``): table
+    #: replication to another region slower than this (the RPO promise of docs/multi-region.md),
+    #: and a region's API answering at least this share of requests with 5xx. Either starts the
+    #: failover drill.
+    replication_latency_seconds: int = 60
+    region_5xx_rate_percent: float = 5.0
+    region_alarm_periods: int = 5
+    region_alarm_datapoints: int = 3
 
 
 @dataclass(frozen=True)
 class StageConfig:
     stage: str
+    #: The primary (home) region: CloudFront's, where registrations are written.
     region: str = CLOUDFRONT_REGION
+    #: Every region that serves the API, the primary first; one region = the single-region
+    #: stack (docs/multi-region.md). Set by the ``regions`` setting.
+    regions: tuple[str, ...] = (CLOUDFRONT_REGION,)
+    #: Multi-region only: the Route 53 hosted zone (id, domain) of the latency-routed origin name.
+    hosted_zone_id: str | None = None
+    hosted_zone_name: str | None = None
     retain_data: bool = False
     log_retention_days: int = 30
     #: CORS: the origin allowed to call the API ("*" = any). The handlers answer with one
@@ -247,10 +285,30 @@ class StageConfig:
         unknown = set(self.required_settings) - set(SETTINGS)
         if unknown:
             raise ValueError(f"stage {self.stage}: unknown required settings {sorted(unknown)}")
+        if not self.regions or self.regions[0] != self.region or len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"stage {self.stage}: regions must list distinct regions, the primary {self.region} first")
+        if self.multi_region and not (self.hosted_zone_id and self.hosted_zone_name):
+            raise ValueError(f"stage {self.stage}: several regions need a hosted zone (hostedZoneId, hostedZoneName)")
 
     @property
     def stack_name(self) -> str:
         return deployment.stack_name(self.stage)
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1
+
+    @property
+    def secondaries(self) -> tuple[str, ...]:
+        return self.regions[1:]
+
+    @property
+    def origin_domain(self) -> str:
+        """Multi-region: the name CloudFront sends API requests to; Route 53 answers it with the
+        API of the region nearest to the edge location, among the healthy ones."""
+        if not self.hosted_zone_name:
+            raise ValueError(f"stage {self.stage}: no hosted zone, no origin name")
+        return f"api-origin-{self.stage}.{self.hosted_zone_name}"
 
     @property
     def prefix(self) -> str:
@@ -352,12 +410,47 @@ def deployment_config(stage: str, settings: Mapping[str, str | None] | None = No
             for key in missing
         ]
         raise SettingsError(f"stage {stage} cannot be synthesized without:\n" + "\n".join(lines))
-    config = base
+    config = _with_regions(base, given)
     if "corsOrigin" in given:
         config = replace(config, cors_origins=(_origin(str(given["corsOrigin"]), base),))
     if "alarmEmails" in given:
         config = replace(config, alarm_emails=_emails(str(given["alarmEmails"]), base))
     return config
+
+
+def _with_regions(stage: StageConfig, given: Mapping[str, str | None]) -> StageConfig:
+    """The stage with the regions setting applied: one region (or none given) leaves it single-region;
+    several need the hosted zone that latency routing to the regional APIs goes through."""
+    regions = tuple(part.strip() for part in str(given.get("regions") or stage.region).split(",") if part.strip())
+    bad = [region for region in regions if not _REGION.fullmatch(region)]
+    if bad or not regions:
+        raise SettingsError(f"stage {stage.stage}: regions {given.get('regions')!r} is not a list of AWS regions")
+    if regions[0] != stage.region:
+        raise SettingsError(
+            f"stage {stage.stage}: the first of regions is the primary and must be {stage.region} "
+            "(CloudFront's web ACL, certificate and metrics live there)"
+        )
+    if len(set(regions)) != len(regions):
+        raise SettingsError(f"stage {stage.stage}: regions {given.get('regions')!r} names a region twice")
+    if len(regions) == 1:
+        return stage
+    missing = [key for key in ("hostedZoneId", "hostedZoneName") if not given.get(key)]
+    if missing:
+        lines = [
+            f"  {key}: {SETTING_HELP[key]} (cdk -c {key}=... or the environment variable {REGION_SETTINGS[key]})"
+            for key in missing
+        ]
+        raise SettingsError(
+            f"stage {stage.stage} in several regions ({', '.join(regions)}) cannot be synthesized without a "
+            "domain: CloudFront reaches the nearest healthy regional API through a Route 53 latency-routed "
+            "name, which needs:\n" + "\n".join(lines)
+        )
+    zone_id, zone_name = str(given["hostedZoneId"]).strip(), str(given["hostedZoneName"]).strip().rstrip(".").lower()
+    if not _ZONE_ID.fullmatch(zone_id):
+        raise SettingsError(f"stage {stage.stage}: hostedZoneId {zone_id!r} is not a Route 53 hosted zone id")
+    if not _DOMAIN.fullmatch(zone_name):
+        raise SettingsError(f"stage {stage.stage}: hostedZoneName {zone_name!r} is not a domain name")
+    return replace(stage, regions=regions, hosted_zone_id=zone_id, hosted_zone_name=zone_name)
 
 
 def is_example(value: str) -> bool:

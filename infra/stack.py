@@ -7,24 +7,36 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import App, CfnOutput, Environment, NestedStack, Stack, Tags
+from aws_cdk.aws_cloudfront import IDistribution
+from aws_cdk.aws_dynamodb import ITableV2, TableV2
 from constructs import Construct
 
 from infra import layer_build
 from infra.components.account import AccountSettingsStack
 from infra.components.api import Api
 from infra.components.data import DataStore
-from infra.components.delivery import CatalogueBucket, Distribution
+from infra.components.delivery import ApiOrigin, CatalogueBucket, Distribution
 from infra.components.events import EventBackbone, EventBus
 from infra.components.functions import Functions, Paths
 from infra.components.monitoring import Monitoring
 from infra.components.permissions import GrantTargets, grants
 from infra.components.secrets import JwtSecret, OriginVerifySecret
-from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, SETTINGS, StageConfig, deployment_config
+from infra.config import (
+    ACCOUNT_STACK_NAME,
+    REGION_SETTINGS,
+    SERVICE_NAME,
+    SETTINGS,
+    StageConfig,
+    deployment_config,
+)
 from infra.nag import acknowledge, add_checks, managed_policy, nested_reference
 from skills_ideas import deployment
+
+if TYPE_CHECKING:
+    from infra.regions import RegionStacks
 
 ROOT = layer_build.ROOT
 DEFAULT_CATALOGUE = ROOT / "layers" / "common" / "python" / "skills_ideas" / "data" / "skills.json"
@@ -51,7 +63,10 @@ def cdk_json_context() -> dict[str, Any]:
 
 def settings_from(app: App, environ: Mapping[str, str] = os.environ) -> dict[str, str | None]:
     """Deployment settings: CDK context first (``-c corsOrigin=...``), then the environment."""
-    return {key: app.node.try_get_context(key) or environ.get(variable) for key, variable in SETTINGS.items()}
+    return {
+        key: app.node.try_get_context(key) or environ.get(variable)
+        for key, variable in {**SETTINGS, **REGION_SETTINGS}.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,71 @@ class Sources:
         )
 
 
+def add_functions(
+    stack: Stack, config: StageConfig, sources: Sources, targets: GrantTargets, *, table_arn_evidence: str | None = None
+) -> Functions:
+    """Every function of the manifest, in a nested stack of ``stack`` (see FUNCTIONS_STACK_DESCRIPTION).
+    ``table_arn_evidence``: how cdk-nag prints the table's ARN there (default: a table of ``stack``)."""
+    if table_arn_evidence is None:
+        if not isinstance(targets.table, TableV2):
+            raise TypeError("an imported table needs table_arn_evidence")
+        table_arn_evidence = f"<{nested_reference(targets.table, 'Arn')}>"
+    functions_stack = NestedStack(stack, "Functions", description=FUNCTIONS_STACK_DESCRIPTION)
+    functions = Functions(
+        functions_stack, "Functions", config=config, paths=sources.paths, grants=grants(config, targets)
+    )
+    acknowledge(
+        functions,
+        {
+            "L1": "Python 3.12 is the project's runtime: the dependencies layer is built for "
+            "cp312 and local development and CI run 3.12.",
+            "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords (and dynamodb:ListStreams, which "
+            "the stream's event source mapping needs) support no resource-level permission.",
+            f"IAM5[Resource::{table_arn_evidence}/index/*]": "Queries need the "
+            "table's own indexes; the wildcard covers only this table's indexes.",
+            managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "
+            "service role for Lambda deployments; AWS's least-privilege policy for it.",
+        },
+    )
+    return functions
+
+
+def serve(
+    stack: Stack,
+    config: StageConfig,
+    *,
+    api: Api,
+    functions: Functions,
+    bus: EventBus,
+    table: ITableV2,
+    distribution: IDistribution | None,
+) -> Monitoring:
+    """Route the API to the functions, wire the event backbone, and monitor it all."""
+    api.add_routes(functions.by_name)
+    backbone = EventBackbone(stack, "Events", config=config, bus=bus.bus, table=table, functions=functions.by_name)
+    acknowledge(
+        backbone,
+        {
+            "SQS3": "These queues are dead-letter queues (the stream's on-failure destination and "
+            "each subscription's redrive target) and need none of their own.",
+        },
+    )
+    monitoring = Monitoring(
+        stack,
+        "Monitoring",
+        config=config,
+        rest_api=api.rest_api,
+        functions=functions.by_name,
+        table=table,
+        distribution=distribution,
+    )
+    backbone.add_alarms(monitoring.topic)
+    return monitoring
+
+
 class SkillsIdeasStack(Stack):
+    """A stage in one region (the default): everything in one stack and its functions' nested stack."""
+
     account_stack: Stack | None = None
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, sources: Sources, **kwargs) -> None:
@@ -87,75 +166,31 @@ class SkillsIdeasStack(Stack):
         secret = JwtSecret(self, "Secrets", config=config)
         origin_verify = OriginVerifySecret(self, "FrontDoor", config=config)
         catalogue = CatalogueBucket(self, "Skills", config=config, default_catalogue=sources.default_catalogue)
-        api = Api(self, "Api", config=config, origin_verify=origin_verify)
+        api = Api(self, "Api", config=config, origin_verify_token=origin_verify.header_value)
         bus = EventBus(self, "EventBus", config=config)
         delivery = Distribution(
             self,
             "Delivery",
             config=config,
             catalogue=catalogue,
-            rest_api=api.rest_api,
-            origin_verify=origin_verify,
+            api=ApiOrigin.of_rest_api(api.rest_api, config.stage),
+            origin_verify_token=origin_verify.header_value,
         )
-        # The per-function resources (eight or nine per function) sit in a nested stack of
-        # their own: CloudFormation allows 500 resources per stack, and they are the part that
-        # grows with every endpoint (see FUNCTIONS_STACK_DESCRIPTION).
-        functions_stack = NestedStack(self, "Functions", description=FUNCTIONS_STACK_DESCRIPTION)
-        functions = Functions(
-            functions_stack,
-            "Functions",
-            config=config,
-            paths=sources.paths,
-            grants=grants(
-                config,
-                GrantTargets(
-                    table=data.table,
-                    catalogue_bucket=catalogue.bucket,
-                    jwt_secret=secret.secret,
-                    cursor_key=secret.cursor_key,
-                    distribution=delivery.distribution,
-                    event_bus=bus.bus,
-                ),
+        functions = add_functions(
+            self,
+            config,
+            sources,
+            GrantTargets(
+                table=data.table,
+                catalogue_bucket=catalogue.bucket,
+                jwt_secret=secret.secret,
+                cursor_key=secret.cursor_key,
+                distribution=delivery.distribution,
+                event_bus=bus.bus,
             ),
         )
-        api.add_routes(functions.by_name)
-        backbone = EventBackbone(
-            self,
-            "Events",
-            config=config,
-            bus=bus.bus,
-            table=data.table,
-            functions=functions.by_name,
-        )
-        monitoring = Monitoring(
-            self,
-            "Monitoring",
-            config=config,
-            rest_api=api.rest_api,
-            functions=functions.by_name,
-            table=data.table,
-            distribution=delivery.distribution,
-        )
-        backbone.add_alarms(monitoring.topic)
-        acknowledge(
-            backbone,
-            {
-                "SQS3": "These queues are dead-letter queues (the stream's on-failure destination and "
-                "each subscription's redrive target) and need none of their own.",
-            },
-        )
-        acknowledge(
-            functions,
-            {
-                "L1": "Python 3.12 is the project's runtime: the dependencies layer is built for "
-                "cp312 and local development and CI run 3.12.",
-                "IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords (and dynamodb:ListStreams, which "
-                "the stream's event source mapping needs) support no resource-level permission.",
-                f"IAM5[Resource::<{nested_reference(data.table, 'Arn')}>/index/*]": "Queries need the "
-                "table's own indexes; the wildcard covers only this table's indexes.",
-                managed_policy("service-role/AWSCodeDeployRoleForLambdaLimited"): "The CodeDeploy "
-                "service role for Lambda deployments; AWS's least-privilege policy for it.",
-            },
+        monitoring = serve(
+            self, config, api=api, functions=functions, bus=bus, table=data.table, distribution=delivery.distribution
         )
         # Output names are shared with the operator commands (skills_ideas.deployment).
         CfnOutput(
@@ -186,16 +221,23 @@ class SkillsIdeasStack(Stack):
 
 def build_app(
     stage: str | None = None, *, app: App | None = None, config: StageConfig | None = None
-) -> tuple[App, SkillsIdeasStack]:
+) -> tuple[App, SkillsIdeasStack | RegionStacks]:
     """Build the app for one stage (CDK context ``stage``, default dev), with cdk-nag on: the
-    stage's stack and the account settings stack it depends on. ``config`` replaces the
-    stage's configuration (tests); otherwise settings come from context or the environment
+    stage's stack and the account settings stack it depends on, or, for a stage in several
+    regions (the ``regions`` setting), every stack of ``infra.regions``. ``config`` replaces
+    the stage's configuration (tests); otherwise settings come from context or the environment
     and a missing one raises SettingsError."""
     app = app or App()
     if config is None:
         config = deployment_config(stage or app.node.try_get_context("stage") or "dev", settings_from(app))
     sources = Sources.from_context(app)
     layer_build.build(sources.paths.dependencies_layer_dir)
+    if config.multi_region:
+        from infra.regions import build_regions  # noqa: PLC0415 - it builds on this module
+
+        stacks = build_regions(app, config, sources, os.environ.get("CDK_DEFAULT_ACCOUNT"))
+        add_checks(app)
+        return app, stacks
     env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region)
     account = AccountSettingsStack(
         app,

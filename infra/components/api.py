@@ -25,7 +25,6 @@ from constructs import Construct
 
 from infra.components.functions import DeployedFunction
 from infra.components.lifecycle import log_retention, removal_policy
-from infra.components.secrets import OriginVerifySecret
 from infra.components.waf import FrontDoorWebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge
@@ -78,7 +77,13 @@ def cors_origin_header(origins: tuple[str, ...]) -> str:
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, origin_verify: OriginVerifySecret
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        origin_verify_token: str,
+        health_check_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -154,7 +159,9 @@ class Api(Construct):
             )
         # No usage plan: it acts only on methods that require an API key, and the legacy
         # clients send none. Per-client limits are the edge web ACL's rate rules.
-        self.web_acl = FrontDoorWebAcl(self, "Waf", config=config, token=origin_verify.header_value)
+        self.web_acl = FrontDoorWebAcl(
+            self, "Waf", config=config, token=origin_verify_token, health_check_path=health_check_path
+        )
         wafv2.CfnWebACLAssociation(
             self, "WafAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=self.web_acl.acl.attr_arn
         )

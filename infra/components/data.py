@@ -7,6 +7,7 @@ to include), so the data model changes without touching this file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -50,9 +51,18 @@ def _capacity(capacity: Capacity, target: int) -> tuple[dynamodb.Capacity, dynam
 class DataStore(Construct):
     """Users and ideas in one table (docs/data-model.md)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, replica_regions: Sequence[str] = ()
+    ) -> None:
+        """``replica_regions``: a replica of the global table in each (docs/multi-region.md), each
+        with its own stream; the table's settings (capacity, indexes, TTL) apply to every replica."""
         super().__init__(scope, construct_id)
         settings = config.table
+        replicas: dict[str, Any] = (
+            {"replicas": [dynamodb.ReplicaTableProps(region=region) for region in replica_regions]}
+            if replica_regions
+            else {}
+        )
         target = settings.target_utilization_percent
 
         if settings.on_demand:
@@ -97,4 +107,5 @@ class DataStore(Construct):
                 enabled=settings.contributor_insights
             ),
             removal_policy=removal_policy(config),
+            **replicas,
         )

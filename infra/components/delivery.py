@@ -23,6 +23,8 @@ edge web ACL (``waf.EdgeWebAcl``) cannot be bypassed through the execute-api URL
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.components.lifecycle import log_retention, removal_policy
-from infra.components.secrets import ORIGIN_VERIFY_HEADER, OriginVerifySecret
+from infra.components.secrets import ORIGIN_VERIFY_HEADER
 from infra.components.waf import EdgeWebAcl
 from infra.config import StageConfig
 from infra.nag import acknowledge, managed_policy
@@ -91,11 +93,53 @@ def _bucket(scope: Construct, construct_id: str, config: StageConfig, **props: A
     )
 
 
+def _replication(replicas: Sequence[s3.IBucket]) -> dict[str, Any]:
+    """Replication rules to each replica bucket (none: no replication settings at all)."""
+    if not replicas:
+        return {}
+    return {
+        "replication_rules": [
+            s3.ReplicationRule(
+                destination=replica,
+                priority=number,
+                # Admin deletes (delete markers) are replicated too: the replica is the same catalogue.
+                delete_marker_replication=True,
+                # Replication Time Control: 99.99% of objects within 15 minutes, with metrics.
+                replication_time_control=s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+                metrics=s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+            )
+            for number, replica in enumerate(replicas)
+        ]
+    }
+
+
+def replica_bucket(scope: Construct, construct_id: str, config: StageConfig) -> s3.Bucket:
+    """A secondary region's copy of the catalogue bucket (the destination of ``_replication``)."""
+    bucket = _bucket(scope, construct_id, config, versioned=True)
+    acknowledge(
+        bucket,
+        {
+            "S1": "A replication destination only: objects arrive by S3 replication from the primary "
+            "catalogue bucket, whose access is logged; nothing reads it until a failover promotes it.",
+        },
+    )
+    return bucket
+
+
 class CatalogueBucket(Construct):
     """The private bucket of the skills catalogue, the bucket of access logs, and the one-time
-    seed of the live catalogue object."""
+    seed of the live catalogue object; with ``replicas``, every object version is copied to
+    each of them by S3 Cross-Region Replication (docs/multi-region.md)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, default_catalogue: Path) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        default_catalogue: Path,
+        replicas: Sequence[s3.IBucket] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         self.logs_bucket = _bucket(
             self,
@@ -113,6 +157,7 @@ class CatalogueBucket(Construct):
             versioned=True,
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix="s3/catalogue/",
+            **_replication(replicas),
         )
         self.seed = CatalogueSeed(self, "Seed", config=config, bucket=self.bucket, source=default_catalogue)
         if not config.retain_data:
@@ -226,6 +271,21 @@ class CatalogueSeed(Construct):
             )
 
 
+@dataclass(frozen=True)
+class ApiOrigin:
+    """Where CloudFront sends API requests: a host name and the path in front of every request."""
+
+    domain_name: str
+    path: str
+
+    @classmethod
+    def of_rest_api(cls, rest_api: apigw.IRestApi, stage: str) -> ApiOrigin:
+        """The stage of one API on its execute-api host. Built from the API id alone (not
+        rest_api.url): a function that may invalidate the cache references the distribution,
+        so the distribution must not depend on the API's methods, which depend on the functions."""
+        return cls(f"{rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}", f"/{stage}")
+
+
 class Distribution(Construct):
     def __init__(
         self,
@@ -234,18 +294,15 @@ class Distribution(Construct):
         *,
         config: StageConfig,
         catalogue: CatalogueBucket,
-        rest_api: apigw.RestApi,
-        origin_verify: OriginVerifySecret,
+        api: ApiOrigin,
+        origin_verify_token: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The origin is built from the API id alone (not rest_api.url): a function that may
-        # invalidate the cache references this distribution, so the distribution must not
-        # depend on the API's methods, which depend on the functions.
         api_origin = origins.HttpOrigin(
-            f"{rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}",
-            origin_path=f"/{config.stage}",
+            api.domain_name,
+            origin_path=api.path,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.header_value},
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify_token},
         )
         security_headers = cloudfront.ResponseHeadersPolicy(
             self,

@@ -156,9 +156,19 @@ class Functions(Construct):
 
         descriptions = _descriptions()
         self.by_name: dict[str, DeployedFunction] = {
-            name: self._function(name, uses, descriptions[name], grants, deploy_config, removal)
+            name: self._function(
+                name, self._uses(name, uses, grants), descriptions[name], grants, deploy_config, removal
+            )
             for name, uses in function_uses().items()
         }
+
+    @staticmethod
+    def _uses(name: str, uses: tuple[str, ...], grants: dict[str, permissions.Grant]) -> tuple[str, ...]:
+        """The manifest's uses, and a write on the home region's table for the functions that
+        claim there when this region is not the home region (the grant exists only then)."""
+        if name in permissions.HOME_REGION_WRITERS and permissions.HOME_WRITE in grants:
+            return (*uses, permissions.HOME_WRITE)
+        return uses
 
     def _code(self, name: str) -> lambda_.Code:
         source = self._paths.functions_dir / name
@@ -212,6 +222,9 @@ class Functions(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "CORS_ALLOW_ORIGIN": config.cors_origins[0],
         }
+        if config.multi_region:
+            # Where registration claims usernames (AWS_REGION, set by Lambda, is where it runs).
+            environment["HOME_REGION"] = config.region
         environment.update(permissions.apply(role, uses, grants))
 
         function = lambda_.Function(

@@ -95,19 +95,24 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         config: StageConfig,
-        rest_api: apigw.RestApi,
+        rest_api: apigw.RestApi | None,
         functions: dict[str, DeployedFunction],
-        table: dynamodb.TableV2,
-        distribution: cloudfront.Distribution,
+        table: dynamodb.ITableV2 | None,
+        distribution: cloudfront.IDistribution | None,
+        name_prefix: str | None = None,
     ) -> None:
+        """Monitor what is given: a multi-region stage's global stack has only the distribution,
+        each regional stack everything but the distribution. ``name_prefix`` (default the stage's
+        prefix) names the topic, dashboard and alarms, unique within a region."""
         super().__init__(scope, construct_id)
         thresholds = config.alarms
+        prefix = name_prefix or config.prefix
 
         key = kms.Key(
             self,
             "AlarmTopicKey",
             enable_key_rotation=True,
-            description=f"{config.prefix} alarm topic",
+            description=f"{prefix} alarm topic",
             # kms.Key keeps itself by default: a disposable stage would leave it behind.
             removal_policy=removal_policy(config),
         )
@@ -119,9 +124,7 @@ class Monitoring(Construct):
                 resources=["*"],
             )
         )
-        self.topic = sns.Topic(
-            self, "AlarmTopic", topic_name=f"{config.prefix}-alarms", master_key=key, enforce_ssl=True
-        )
+        self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True)
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublish",
@@ -145,7 +148,7 @@ class Monitoring(Construct):
             "Facade",
             alarm_factory_defaults=AlarmFactoryDefaults(
                 actions_enabled=True,
-                alarm_name_prefix=config.prefix,
+                alarm_name_prefix=prefix,
                 action=SnsAlarmActionStrategy(on_alarm_topic=self.topic),
                 runbook_link=RUNBOOK,
                 datapoints_to_alarm=3,
@@ -154,13 +157,38 @@ class Monitoring(Construct):
             dashboard_factory=DefaultDashboardFactory(
                 self,
                 "Dashboards",
-                dashboard_name_prefix=config.prefix,
+                dashboard_name_prefix=prefix,
                 create_dashboard=True,
                 create_summary_dashboard=False,
                 create_alarm_dashboard=False,
             ),
         )
-        facade.monitor_api_gateway(
+        self._facade = facade
+        if rest_api is not None:
+            self._monitor_api(config, rest_api)
+        for name, deployed in functions.items():
+            facade.monitor_lambda_function(lambda_function=deployed.function, alarm_friendly_name=name)
+        # Errors and throttles alarm per group of up to ten functions (metric math: the sum of
+        # the group's metrics), not per function: one alarm a function for each would take the
+        # stack past CloudFormation's 500 resources. The dashboard still plots every function,
+        # and the alarm's description names the group's functions.
+        self._grouped_alarms(config, functions, "Errors", thresholds.lambda_errors)
+        self._grouped_alarms(config, functions, "Throttles", thresholds.lambda_throttles)
+        if table is not None:
+            self._monitor_table(config, table)
+        if distribution is not None:
+            facade.monitor_cloud_front_distribution(
+                distribution=distribution,
+                alarm_friendly_name="cdn",
+                additional_metrics_enabled=config.cloudfront_additional_metrics,
+                add_fault5xx_rate={CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)},
+            )
+        if functions:
+            self._monitor_application(config)
+
+    def _monitor_api(self, config: StageConfig, rest_api: apigw.RestApi) -> None:
+        thresholds = config.alarms
+        self._facade.monitor_api_gateway(
             api=rest_api,
             api_stage=config.stage,
             human_readable_name="API",
@@ -170,16 +198,11 @@ class Monitoring(Construct):
                 CRITICAL: LatencyThreshold(max_latency=Duration.millis(thresholds.api_latency_p99_ms))
             },
         )
-        for name, deployed in functions.items():
-            facade.monitor_lambda_function(lambda_function=deployed.function, alarm_friendly_name=name)
-        # Errors and throttles alarm per group of up to ten functions (metric math: the sum of
-        # the group's metrics), not per function: one alarm a function for each would take the
-        # stack past CloudFormation's 500 resources. The dashboard still plots every function,
-        # and the alarm's description names the group's functions.
-        self._grouped_alarms(config, functions, "Errors", thresholds.lambda_errors)
-        self._grouped_alarms(config, functions, "Throttles", thresholds.lambda_throttles)
+
+    def _monitor_table(self, config: StageConfig, table: dynamodb.ITableV2) -> None:
+        thresholds = config.alarms
         throttled = ThrottledEventsThreshold(max_throttled_events_threshold=thresholds.dynamodb_throttled_requests)
-        facade.monitor_dynamo_table(
+        self._facade.monitor_dynamo_table(
             table=table,
             alarm_friendly_name="table",
             billing_mode=(
@@ -191,12 +214,10 @@ class Monitoring(Construct):
                 CRITICAL: ErrorCountThreshold(max_error_count=thresholds.dynamodb_system_errors)
             },
         )
-        facade.monitor_cloud_front_distribution(
-            distribution=distribution,
-            alarm_friendly_name="cdn",
-            additional_metrics_enabled=config.cloudfront_additional_metrics,
-            add_fault5xx_rate={CRITICAL: ErrorRateThreshold(max_error_rate=thresholds.cloudfront_5xx_rate_percent)},
-        )
+
+    def _monitor_application(self, config: StageConfig) -> None:
+        """The stage's application metrics (Powertools), with the alarms of the critical ones."""
+        thresholds = config.alarms
         alarmed = {
             "CatalogueStaleServed": _count_above(thresholds.catalogue_stale_served),
             "LoginFailed": _count_above(thresholds.login_failures),
@@ -219,7 +240,7 @@ class Monitoring(Construct):
                 for name in names
             ]
 
-        facade.monitor_custom(
+        self._facade.monitor_custom(
             human_readable_name="Business and cold starts",
             alarm_friendly_name="Business",
             metric_groups=[
@@ -256,6 +277,61 @@ class Monitoring(Construct):
                 ),
             ],
         )
+
+    def add_region_alarms(
+        self, config: StageConfig, *, table: dynamodb.ITableV2, rest_api: apigw.RestApi, region: str
+    ) -> list[cloudwatch.Alarm]:
+        """Multi-region: the alarms that start the failover drill (docs/runbook.md). Replication
+        from this region to each other one slower than the RPO promise, and this region's API
+        answering 5xx at a rate that the other regions should take its traffic."""
+        thresholds = config.alarms
+        minute = Duration.minutes(1)
+        alarms = [
+            cloudwatch.Alarm(
+                self,
+                f"ReplicationLatency{''.join(part.capitalize() for part in other.split('-'))}",
+                alarm_name=f"{config.prefix}-{region}-replication-latency-{other}",
+                alarm_description=f"Table writes made in {region} reach {other} later than "
+                f"{thresholds.replication_latency_seconds} s: the RPO promise (docs/multi-region.md) is at risk",
+                metric=cloudwatch.Metric(
+                    namespace="AWS/DynamoDB",
+                    metric_name="ReplicationLatency",
+                    dimensions_map={"TableName": table.table_name, "ReceivingRegion": other},
+                    statistic="Average",
+                    period=minute,
+                ),
+                threshold=thresholds.replication_latency_seconds * 1000,
+                evaluation_periods=thresholds.region_alarm_periods,
+                datapoints_to_alarm=thresholds.region_alarm_datapoints,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for other in config.regions
+            if other != region
+        ]
+        alarms.append(
+            cloudwatch.Alarm(
+                self,
+                "Region5xxRate",
+                alarm_name=f"{config.prefix}-{region}-5xx-rate",
+                alarm_description=f"The API in {region} answers {thresholds.region_5xx_rate_percent}% or more "
+                "of its requests with 5xx: check the region's health (docs/runbook.md, failover)",
+                metric=cloudwatch.MathExpression(
+                    expression="100 * errors",
+                    using_metrics={"errors": rest_api.metric_server_error(period=minute, statistic="Average")},
+                    label=f"5xx rate in {region} (%)",
+                    period=minute,
+                ),
+                threshold=thresholds.region_5xx_rate_percent,
+                evaluation_periods=thresholds.region_alarm_periods,
+                datapoints_to_alarm=thresholds.region_alarm_datapoints,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        for alarm in alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        return alarms
 
     def _grouped_alarms(
         self, config: StageConfig, functions: dict[str, DeployedFunction], metric: str, threshold: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as eventbridge
@@ -69,10 +70,42 @@ class GrantTargets:
     cursor_key: secretsmanager.ISecret
     distribution: cloudfront.IDistribution
     event_bus: eventbridge.IEventBus
+    #: A secret of another stack, imported by name (a multi-region secondary reads the replicas
+    #: of the primary's secrets): how functions name the JWT key, the ARN pattern the policy
+    #: names, the cursor key's dynamic reference. None: the secret's own ARN and value.
+    jwt_secret_name: str | None = None
+    cursor_key_name: str | None = None
+    #: Multi-region, outside the home region: the home region's replica of the table, where the
+    #: functions of ``HOME_REGION_WRITERS`` write (docs/multi-region.md, username uniqueness).
+    home_table_arn: str | None = None
+
+
+#: Functions that write through the home region's table when they run elsewhere: registration
+#: claims a username in one region only, so that two regions never accept the same name.
+HOME_REGION_WRITERS = frozenset({"register"})
+#: The grant those functions get in a region other than the home region.
+HOME_WRITE = "table:home-write"
+
+
+def _secret_access(secret: secretsmanager.ISecret, name: str | None) -> tuple[str, str]:
+    """(what a function passes to GetSecretValue, the ARN its policy names) for ``secret``."""
+    if name is None:
+        return secret.secret_arn, secret.secret_arn
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    return name, f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{name}-??????"
 
 
 def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
     table_arns = (targets.table.table_arn, f"{targets.table.table_arn}/index/*")
+    jwt_secret_id, jwt_secret_arn = _secret_access(targets.jwt_secret, targets.jwt_secret_name)
+    cursor_key = (
+        targets.cursor_key.secret_value.unsafe_unwrap()
+        if targets.cursor_key_name is None
+        else SecretValue.secrets_manager(targets.cursor_key_name).unsafe_unwrap()
+    )
+    home = (
+        {HOME_WRITE: Grant((Access(TABLE_WRITE_ACTIONS, (targets.home_table_arn,)),))} if targets.home_table_arn else {}
+    )
     table_env = {"TABLE_NAME": targets.table.table_name}
     catalogue_arn = (targets.catalogue_bucket.arn_for_objects(config.catalogue_key),)
     catalogue_env = {
@@ -94,15 +127,15 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
         ),
         "catalogue:write": Grant((Access(("s3:PutObject",), catalogue_arn),), catalogue_env),
         "secret:read": Grant(
-            (Access(("secretsmanager:GetSecretValue",), (targets.jwt_secret.secret_arn,)),),
+            (Access(("secretsmanager:GetSecretValue",), (jwt_secret_arn,)),),
             {
-                "JWT_SECRET_NAME": targets.jwt_secret.secret_arn,
+                "JWT_SECRET_NAME": jwt_secret_id,
                 "JWT_ISSUER": config.jwt_issuer,
                 "JWT_AUDIENCE": config.jwt_audience,
             },
         ),
         # An environment value only, resolved at deploy time: no API call (infra/components/secrets.py).
-        "cursor:sign": Grant((), {"CURSOR_KEY": targets.cursor_key.secret_value.unsafe_unwrap()}),
+        "cursor:sign": Grant((), {"CURSOR_KEY": cursor_key}),
         "table:stream": Grant(
             (Access(TABLE_STREAM_ACTIONS, (targets.table.table_stream_arn or "",)),),
         ),
@@ -114,6 +147,7 @@ def grants(config: StageConfig, targets: GrantTargets) -> dict[str, Grant]:
             (Access(("cloudfront:CreateInvalidation",), (targets.distribution.distribution_arn,)),),
             {"CDN_DISTRIBUTION_ID": targets.distribution.distribution_id},
         ),
+        **home,
     }
 
 

@@ -5,7 +5,10 @@ to the API so that the API answers only requests that came through CloudFront
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import RemovalPolicy, SecretValue
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -27,6 +30,7 @@ def _random_key(
     config: StageConfig,
     description: str,
     rotation: str,
+    replica_regions: Sequence[str] = (),
 ) -> secretsmanager.Secret:
     """64 random letters and digits, kept with the stage's data; rotated by hand (``rotation`` says why)."""
     secret = secretsmanager.Secret(
@@ -37,13 +41,25 @@ def _random_key(
             password_length=64, exclude_punctuation=True, include_space=False
         ),
         removal_policy=removal_policy(config),
+        **_replicas(replica_regions),
     )
     acknowledge(secret, {"SMG4": rotation})
     return secret
 
 
+def _replicas(regions: Sequence[str]) -> dict[str, Any]:
+    """Secrets Manager replicas (same name, same value) in ``regions``; none: no setting at all."""
+    if not regions:
+        return {}
+    return {"replica_regions": [secretsmanager.ReplicaRegion(region=region) for region in regions]}
+
+
 class JwtSecret(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, replica_regions: Sequence[str] = ()
+    ) -> None:
+        """``replica_regions`` (multi-region): one key everywhere, so that a token or a cursor
+        issued in one region is valid in every other."""
         super().__init__(scope, construct_id)
         # No fixed name: a retained secret (or one pending deletion, which keeps its name for
         # up to 30 days) never blocks the stage from being created again.
@@ -54,6 +70,7 @@ class JwtSecret(Construct):
             description=f"{config.prefix}: HS256 signing key of the API's JWTs (64 random characters)",
             rotation="Rotating the HS256 key logs every user out at once; it is rotated by hand "
             "(docs/runbook.md) rather than on a schedule.",
+            replica_regions=replica_regions,
         )
         # Signs the ideas list's page cursors (skills_ideas.cursors). It guards integrity only:
         # a forged cursor could at most start a public listing elsewhere, so it is resolved into
@@ -64,6 +81,7 @@ class JwtSecret(Construct):
             config=config,
             description=f"{config.prefix}: HMAC key of the ideas list's page cursors (64 random characters)",
             rotation="Rotating the cursor key only makes outstanding page cursors answer 400; rotated by hand.",
+            replica_regions=replica_regions,
         )
 
 
@@ -72,7 +90,10 @@ class OriginVerifySecret(Construct):
     API stage's web ACL blocks any request without it. CloudFormation resolves it into both
     resources at deploy time (a dynamic reference), so it never appears in the template."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, replica_regions: Sequence[str] = ()
+    ) -> None:
+        """``replica_regions`` (multi-region): every regional API's web ACL reads the one token."""
         super().__init__(scope, construct_id)
         self.secret = secretsmanager.Secret(
             self,
@@ -82,6 +103,7 @@ class OriginVerifySecret(Construct):
                 password_length=48, exclude_punctuation=True, include_space=False
             ),
             removal_policy=RemovalPolicy.DESTROY,
+            **_replicas(replica_regions),
         )
         acknowledge(
             self.secret,
@@ -90,6 +112,11 @@ class OriginVerifySecret(Construct):
                 "put-secret-value and a deploy (docs/runbook.md), not a Lambda rotation.",
             },
         )
+
+    @staticmethod
+    def value_of(secret_name: str) -> str:
+        """The token of the secret (or of its replica in this stack's region) named ``secret_name``."""
+        return SecretValue.secrets_manager(secret_name).unsafe_unwrap()
 
     @property
     def header_value(self) -> str:

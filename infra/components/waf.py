@@ -203,7 +203,18 @@ class EdgeWebAcl(Construct):
 class FrontDoorWebAcl(Construct):
     """Scope REGIONAL, on the API stage: allow only requests carrying CloudFront's token."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, token: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        token: str,
+        health_check_path: str | None = None,
+    ) -> None:
+        """``health_check_path`` (multi-region): Route 53's health checkers call it on the
+        execute-api host without the token; it is admitted, GET only, and blocked for any one
+        address that calls it more than ``HEALTH_CHECKS_PER_ADDRESS`` times in five minutes."""
         super().__init__(scope, construct_id)
         name = f"{config.prefix}-regional"
         through_cloudfront = wafv2.CfnWebACL.StatementProperty(
@@ -225,12 +236,62 @@ class FrontDoorWebAcl(Construct):
             visibility_config=_visibility(name),
             custom_response_bodies=_bodies(),
             rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="ThroughCloudFront",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(allow={}),
-                    statement=through_cloudfront,
-                    visibility_config=_visibility("ThroughCloudFront"),
-                )
+                _allow("ThroughCloudFront", 0, through_cloudfront),
+                *(_health_check_rules(config, health_check_path) if health_check_path else []),
             ],
         )
+
+
+#: Route 53 checks from each checker address about every 30 s per health check (10 s intervals
+#: spread over its checkers): 10 a 5-minute window. Far above that is someone else.
+HEALTH_CHECKS_PER_ADDRESS = 100
+HEALTH_CHECK_WINDOW_SECONDS = 300
+
+
+def _health_check_rules(config: StageConfig, path: str) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """After ``ThroughCloudFront``: a flood of ``path`` from one address is blocked, then a GET of
+    ``path`` is admitted without the token (the health check of docs/multi-region.md)."""
+    health_get = wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                _path_is(path),
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                        positional_constraint="EXACTLY",
+                        search_string="GET",
+                        text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                    )
+                ),
+            ]
+        )
+    )
+    return [
+        wafv2.CfnWebACL.RuleProperty(
+            name="HealthCheckFlood",
+            priority=1,
+            action=wafv2.CfnWebACL.RuleActionProperty(
+                block=_block(config, "rate_limited", **{"Retry-After": str(HEALTH_CHECK_WINDOW_SECONDS)})
+            ),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="IP",
+                    limit=HEALTH_CHECKS_PER_ADDRESS,
+                    evaluation_window_sec=HEALTH_CHECK_WINDOW_SECONDS,
+                    scope_down_statement=_path_is(path),
+                )
+            ),
+            visibility_config=_visibility("HealthCheckFlood"),
+        ),
+        _allow("HealthChecks", 2, health_get),
+    ]
+
+
+def _allow(name: str, priority: int, statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(allow={}),
+        statement=statement,
+        visibility_config=_visibility(name),
+    )

@@ -36,10 +36,16 @@ import pytest  # noqa: E402
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from infra.config import StageConfig, deployment_config, example_settings  # noqa: E402
+from infra.config import (  # noqa: E402
+    EXAMPLE_REGION_SETTINGS,
+    MULTI_REGION_EXAMPLE_STAGE,
+    StageConfig,
+    deployment_config,
+    example_settings,
+)
 from infra.stack import build_app, cdk_json_context  # noqa: E402
 from skills_ideas_tools import assembly as assembly_templates  # noqa: E402
-from tests.infra.helpers import Synthesized  # noqa: E402
+from tests.infra.helpers import MultiRegionApp, Synthesized  # noqa: E402
 
 STAGES = ("dev", "prod")
 
@@ -76,6 +82,24 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Syn
         return cache[stage]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def multi_region(tmp_path_factory: pytest.TempPathFactory) -> MultiRegionApp:
+    """The multi-region example `make synth` checks: prod in the example regions and hosted zone."""
+    stage = MULTI_REGION_EXAMPLE_STAGE
+    settings = {**example_settings(stage), **EXAMPLE_REGION_SETTINGS}
+    outdir = tmp_path_factory.mktemp("cdk-multi-region")
+    cli = {"aws:cdk:enable-asset-metadata": True}
+    app = App(outdir=str(outdir), context={**cdk_json_context(), **cli, **settings, "stage": stage})
+    build_app(app=app)
+    assembly = app.synth()  # cdk-nag runs here too
+    return MultiRegionApp(
+        deployment_config(stage, settings),
+        outdir,
+        {s.stack_name: assembly_templates.load(Path(s.template_full_path)) for s in assembly.stacks},
+        {s.stack_name: s.environment.region for s in assembly.stacks},
+    )
 
 
 @pytest.fixture(scope="session")

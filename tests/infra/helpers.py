@@ -116,3 +116,23 @@ def role_actions(stack: Synthesized) -> dict[str, set[str]]:
                 listed = statement["Action"]
                 actions[name].update([listed] if isinstance(listed, str) else listed)
     return actions
+
+
+@dataclass(frozen=True)
+class MultiRegionApp:
+    """A stage synthesized in several regions: every stack's template (with its nested stacks)."""
+
+    config: StageConfig
+    assembly_dir: Path
+    #: Stack name -> the stack and its nested stacks, each template as synthesized.
+    stacks: dict[str, StackTemplates]
+    #: Stack name -> the region it deploys to.
+    regions: dict[str, str]
+
+    def merged(self, stack_name: str) -> dict[str, Any]:
+        """One stack with its nested stacks, as one template."""
+        return self.stacks[stack_name].merged()
+
+    def of_type(self, stack_name: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        resources = self.merged(stack_name)["Resources"]
+        return {lid: r for lid, r in resources.items() if r["Type"] == resource_type}

@@ -308,6 +308,12 @@ def test_the_command_is_wired_and_needs_the_synthesized_templates(tmp_path, caps
     assert "synthesize the stage first" in capsys.readouterr().err
 
 
+def test_a_stage_in_several_regions_is_refused_with_the_reason(multi_region, capsys):
+    args = cli.build_parser().parse_args(["preflight", "--stage", "prod", "--assembly", str(multi_region.assembly_dir)])
+    assert args.run(args) == 2
+    assert "several regions" in capsys.readouterr().err
+
+
 def test_templates_load_from_a_cloud_assembly(prod):
     loaded = Templates.load(prod.assembly_dir, "prod")
     assert loaded.template == prod.json

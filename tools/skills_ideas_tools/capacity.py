@@ -1029,6 +1029,8 @@ def report(results: list[Measurement], prices: dict, runs: int, seconds: float) 
     add("")
     add(scaling(by_request, prod))
     add("")
+    add(regions_section(by_request, prices))
+    add("")
     add("## Repeat")
     add("")
     add("```bash")
@@ -1155,6 +1157,99 @@ EVENT_WRITERS = ("create_idea", "patch_status", "replace_idea", "delete_idea", "
 def events_share() -> float:
     shares = mix()
     return sum(shares.get(name, 0.0) for name in EVENT_WRITERS)
+
+
+#: What each region of a multi-region stage runs whatever its traffic (infra/regions.py, the
+#: regional stack): tests/infra/test_multi_region.py checks these counts against the
+#: synthesized example (cdk.out/prod-multi-region).
+REGION_ALARM_METRICS = 158
+REGION_WAF_RULES = 3  # the stage's web ACL: CloudFront's token, and the health check's two rules
+REGION_SECRET_REPLICAS = 3  # the JWT key, the cursor key, the origin-verify token
+REGION_HEALTH_CHECK_FEATURES = 2  # HTTPS and the 10-second interval
+MONTH_HOURS = 730
+
+
+def region_fixed_costs(prices: dict, provisioned: tuple[int, int] | None) -> dict[str, float]:
+    """Per month, what one more region costs at rest (``provisioned``: the table's minimum RCU and
+    WCU with its indexes, which every replica keeps too)."""
+    mr, waf = prices["multiRegion"], prices["waf"]
+    costs = {
+        f"web ACL ($5 + {REGION_WAF_RULES} rules)": waf["perWebAclMonth"] + REGION_WAF_RULES * waf["perRuleMonth"],
+        f"{REGION_ALARM_METRICS} alarm metrics": REGION_ALARM_METRICS * mr["cloudwatchAlarmMetricMonth"],
+        "dashboard": mr["cloudwatchDashboardMonth"],
+        "Route 53 health check (HTTPS, 10 s)": mr["route53HealthCheckAwsEndpointMonth"]
+        + REGION_HEALTH_CHECK_FEATURES * mr["route53HealthCheckOptionalFeatureMonth"],
+        f"{REGION_SECRET_REPLICAS} secret replicas": REGION_SECRET_REPLICAS * mr["secretsManagerPerSecretMonth"],
+        "alarm topic's KMS key": mr["kmsKeyMonth"],
+    }
+    if provisioned:
+        rcu, wcu = provisioned
+        costs[f"provisioned minimum {rcu} RCU + {wcu} replicated WCU"] = MONTH_HOURS * (
+            rcu * prices["dynamodb"]["provisionedPerRcuHour"] + wcu * mr["dynamodbProvisionedPerReplicatedWcuHour"]
+        )
+    return costs
+
+
+def replicated_write_costs(by_request: dict[str, Measurement], prices: dict) -> tuple[float, float, float]:
+    """Per million requests of the mix and per extra region: (write units replicated, their cost,
+    the cost of the bytes crossing regions). A replica applies every write to its table and its
+    indexes: the same units as the origin region, billed as replicated write units."""
+    d = demand(by_request)
+    units = d["table_wcu"] + d["feed_gsi_wcu"] + d["status_gsi_wcu"]
+    writes = sum(share for name, share in mix().items() if by_request[name].wcu)
+    mr = prices["multiRegion"]
+    unit_cost = units * mr["dynamodbOnDemandPerMillionReplicatedWriteUnits"]
+    transfer = writes * 1e6 * IDEA_BYTES / 1e9 * mr["interRegionTransferPerGb"]
+    return units * 1e6, unit_cost, transfer
+
+
+def regions_section(by_request: dict[str, Measurement], prices: dict) -> str:
+    """docs/multi-region.md's cost: what a second and a third region add."""
+    sys.path.insert(0, str(REPO))
+    from infra.config import STAGES
+
+    prod_table = STAGES["prod"].table
+    from skills_ideas.schema import INDEXES
+
+    minimum = (
+        prod_table.table_capacity.read_min + len(INDEXES) * prod_table.index_capacity.read_min,
+        prod_table.table_capacity.write_min + len(INDEXES) * prod_table.index_capacity.write_min,
+    )
+    units, unit_cost, transfer = replicated_write_costs(by_request, prices)
+    per_million = unit_cost + transfer
+    fixed = {name: region_fixed_costs(prices, None if name == "dev" else minimum) for name in ("dev", "prod")}
+    lines = ["## A second and a third region", ""]
+    lines.append(
+        "A stage in several regions (docs/multi-region.md) pays, **per extra region**, every write again as "
+        "replicated writes (the table and its indexes, in the replica's region) and the bytes that cross "
+        "regions, and a fixed cost at rest. Reads stay in their region. Prices: `multiRegion` of "
+        "[`bench/prices-us-east-1.json`](../bench/prices-us-east-1.json), **from memory, not checked** (see its "
+        "note); the counts are the synthesized regional stack's (checked by `tests/infra/test_multi_region.py`)."
+    )
+    lines.append("")
+    lines.append("| per extra region | per million requests of the mix |")
+    lines.append("|---|---|")
+    lines.append(f"| {units:,.0f} replicated write units (on demand) | {_usd(unit_cost)} |")
+    lines.append(f"| {IDEA_BYTES} bytes per write across regions at $0.02/GB | {_usd(transfer)} |")
+    lines.append(f"| **total** | **{_usd(per_million)}** |")
+    lines.append("")
+    lines.append("| fixed, per extra region and month | dev | prod |")
+    lines.append("|---|---|---|")
+    for item in fixed["prod"]:
+        dev = fixed["dev"].get(item)
+        lines.append(f"| {item} | {'—' if dev is None else _usd(dev)} | {_usd(fixed['prod'][item])} |")
+    totals = {name: sum(costs.values()) for name, costs in fixed.items()}
+    lines.append(f"| **total** | **{_usd(totals['dev'])}** | **{_usd(totals['prod'])}** |")
+    lines.append("")
+    first = region_fixed_costs(prices, None)
+    check = first["Route 53 health check (HTTPS, 10 s)"]
+    lines.append(
+        f"So a **second region** adds about {_usd(totals['prod'])} a month to prod at rest and "
+        f"{_usd(per_million)} per million requests; a **third** the same again (each replica receives every "
+        f"write). Going multi-region also gives the primary its own health check ({_usd(check)} a month) and "
+        "moves nothing else: the edge (CloudFront, its web ACL, the catalogue bucket) is paid once."
+    )
+    return "\n".join(lines)
 
 
 def scaling(by_request: dict[str, Measurement], prod: Stage) -> str:

@@ -80,6 +80,11 @@ class Templates:
     @classmethod
     def load(cls, assembly: Path, stage: str) -> Templates:
         path = assembly / f"{stack_name(stage)}.template.json"
+        if not path.is_file() and (assembly / f"{stack_name(stage)}-global.template.json").is_file():
+            raise PreflightError(
+                f"{assembly} holds {stage} in several regions: preflight checks a single-region stage only "
+                "(docs/multi-region.md, 'Not covered yet')"
+            )
         if not path.is_file():
             raise PreflightError(f"{path} does not exist: synthesize the stage first (make preflight does)")
         # The stage's stack with its nested stack (the functions) read as one.
