@@ -223,8 +223,10 @@ class Functions(Construct):
             "CORS_ALLOW_ORIGIN": config.cors_origins[0],
         }
         if config.multi_region:
-            # Where registration claims usernames (AWS_REGION, set by Lambda, is where it runs).
+            # Where registration claims usernames (AWS_REGION, set by Lambda, is where it runs),
+            # and every region of the stage (the statistics sum one counter item per region).
             environment["HOME_REGION"] = config.region
+            environment["REGIONS"] = ",".join(config.regions)
         environment.update(permissions.apply(role, uses, grants))
 
         function = lambda_.Function(

@@ -77,7 +77,7 @@ def test_the_default_stays_one_region_with_the_same_stacks_and_logical_ids(prod)
     ) == 1
     assert not prod.of_type("AWS::Route53::RecordSet") and not prod.of_type("AWS::Route53::HealthCheck")
     for props in (prod.props(lid) for lid in prod.of_type("AWS::Lambda::Function")):
-        assert "HOME_REGION" not in props.get("Environment", {}).get("Variables", {})
+        assert not {"HOME_REGION", "REGIONS"} & set(props.get("Environment", {}).get("Variables", {}))
 
 
 # ------------------------------------------------------------------ configuration
@@ -246,6 +246,7 @@ def test_every_function_knows_the_home_region_and_only_register_writes_there(mul
     for region, stack in REGIONAL.items():
         for name, props in _functions(multi_region, stack).items():
             assert props["Environment"]["Variables"]["HOME_REGION"] == PRIMARY, (region, name)
+            assert props["Environment"]["Variables"]["REGIONS"] == f"{PRIMARY},{SECONDARY}", (region, name)
     home_writes = {
         name
         for name in _functions(multi_region, REGIONAL[SECONDARY])
