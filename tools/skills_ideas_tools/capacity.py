@@ -1143,20 +1143,28 @@ def verdict(
         "SQS, the statistics consumer and its counter transactions); the mix's creates, edits, deletes and "
         f"sign-ups are {events_share():.0%} of its requests, so about "
         f"{_usd(EVENTS_PER_MILLION_WRITES * events_share())} per million requests of the mix, on top of every "
-        "design above. No request waits on it.",
+        "design above. The recommendations subscription adds about "
+        f"{_usd(RECOMMENDATIONS_PER_MILLION_IDEA_WRITES)} per million writes of ideas (its queue, consumer, reads "
+        f"and link transactions); those are {events_share(IDEA_WRITERS):.0%} of the mix, so about "
+        f"{_usd(RECOMMENDATIONS_PER_MILLION_IDEA_WRITES * events_share(IDEA_WRITERS))} per million requests more. "
+        "No request waits on either.",
     ]
     return "\n".join(lines)
 
 
 #: docs/events.md, "Cost per million writes": the backbone's itemised total (us-east-1, on demand).
 EVENTS_PER_MILLION_WRITES = 5.40
+#: docs/events.md, "The recommendations subscription": its itemised total per idea write.
+RECOMMENDATIONS_PER_MILLION_IDEA_WRITES = 5.50
+#: Requests of the mix that write an idea, and so make an idea event.
+IDEA_WRITERS = ("create_idea", "patch_status", "replace_idea", "delete_idea")
 #: Requests of the mix that write a user or an idea, and so make a domain event.
-EVENT_WRITERS = ("create_idea", "patch_status", "replace_idea", "delete_idea", "register")
+EVENT_WRITERS = (*IDEA_WRITERS, "register")
 
 
-def events_share() -> float:
+def events_share(writers: tuple[str, ...] = EVENT_WRITERS) -> float:
     shares = mix()
-    return sum(shares.get(name, 0.0) for name in EVENT_WRITERS)
+    return sum(shares.get(name, 0.0) for name in writers)
 
 
 #: What each region of a multi-region stage runs whatever its traffic (infra/regions.py, the
