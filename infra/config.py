@@ -225,6 +225,9 @@ class AlarmThresholds:
     region_5xx_rate_percent: float = 5.0
     region_alarm_periods: int = 5
     region_alarm_datapoints: int = 3
+    #: Multi-region: a region's Route 53 health check unhealthy (every checker's verdict, each
+    #: minute) for this many minutes in a row alarms; traffic has moved by then already.
+    health_check_unhealthy_minutes: int = 1
 
 
 @dataclass(frozen=True)

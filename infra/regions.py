@@ -10,12 +10,15 @@ as the single-region stack (``StageConfig.regions``, primary first):
   latency record and health check, the functions, the event backbone, alarms and dashboard. The
   primary's creates the global table with a replica per secondary and the JWT and cursor keys
   with replicas; a secondary's refers to its replicas by name;
+- ``SkillsIdeas-<stage>-failover-alarms`` in us-east-1, deployed after every regional stack: an
+  alarm on each region's Route 53 health check (Route 53's metrics exist in us-east-1 only, and
+  an alarm lives in its metric's region) and the topic they notify;
 - ``SkillsIdeas-account`` (and ``SkillsIdeas-account-<region>`` for each secondary): API
   Gateway's logging role, one per account and region.
 
 Every stack sets ``cross_region_references``: a value of another region's stack reaches a
 stack through CDK's SSM-backed references (an export within a region), never as a copied ARN.
-Dependencies run one way: catalogue replicas -> global -> primary -> secondaries.
+Dependencies run one way: catalogue replicas -> global -> primary -> secondaries -> failover alarms.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from infra.components.api import Api
 from infra.components.data import DataStore
 from infra.components.delivery import ApiOrigin, CatalogueBucket, Distribution, replica_bucket
 from infra.components.events import EventBus
-from infra.components.monitoring import Monitoring
+from infra.components.monitoring import Monitoring, alarm_topic, health_check_alarm
 from infra.components.permissions import GrantTargets
-from infra.components.routing import RegionalOrigin, health_check_path
+from infra.components.routing import HEALTH_CHECK_METRICS_REGION, RegionalOrigin, health_check_path
 from infra.components.secrets import JwtSecret, OriginVerifySecret
 from infra.config import ACCOUNT_STACK_NAME, SERVICE_NAME, StageConfig
 from infra.nag import acknowledge, cross_region_reference, logical_id, managed_policy
@@ -265,6 +268,31 @@ class RegionalStack(Stack):
         )
 
 
+class FailoverAlarmStack(Stack):
+    """In us-east-1: the alarm on every region's Route 53 health check and the topic the
+    operators subscribe to. The checks are the regional stacks', read through CDK's references
+    (an export from the primary, SSM parameters from the others), which also make CloudFormation
+    deploy this stack after every regional one."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, regional: dict[str, RegionalStack], **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topic = alarm_topic(self, config, f"{config.prefix}-failover")
+        self.alarms = {
+            region: health_check_alarm(
+                self,
+                f"HealthCheck{''.join(part.capitalize() for part in region.split('-'))}",
+                config=config,
+                region=region,
+                health_check_id=stack.origin.health_check.health_check_id,
+                topic=self.topic,
+            )
+            for region, stack in regional.items()
+        }
+        CfnOutput(self, OUTPUT_ALARM_TOPIC, value=self.topic.topic_arn, description="Where the health checks alarm")
+
+
 @dataclass
 class RegionStacks:
     """Every stack of a stage in several regions."""
@@ -273,6 +301,7 @@ class RegionStacks:
     global_stack: GlobalStack
     regional: dict[str, RegionalStack]
     catalogue_replicas: dict[str, CatalogueReplicaStack]
+    failover_alarms: FailoverAlarmStack
     accounts: dict[str, Stack] = field(default_factory=dict)
 
     @property
@@ -285,6 +314,7 @@ class RegionStacks:
             *self.catalogue_replicas.values(),
             self.global_stack,
             *self.regional.values(),
+            self.failover_alarms,
         ]
 
 
@@ -349,7 +379,16 @@ def build_regions(app: App, config: StageConfig, sources: Sources, account: str 
         regional[region].add_dependency(accounts[region], "API Gateway logs through the account's role")
         if home is not None:
             regional[region].add_dependency(regional[config.region], "the table and keys replicate from the primary")
-    stacks = RegionStacks(config, front, regional, replicas, accounts)
+    failover_alarms = FailoverAlarmStack(
+        app,
+        stack_name(config.stage, "failover-alarms"),
+        config=config,
+        regional=regional,
+        description=f"Skills & Ideas API ({config.stage}): alarms on every region's Route 53 health check",
+        env=env(HEALTH_CHECK_METRICS_REGION),
+        **common,
+    )
+    stacks = RegionStacks(config, front, regional, replicas, failover_alarms, accounts)
     for stack in stacks.all():
         Tags.of(stack).add("service", SERVICE_NAME)
         if stack not in accounts.values():

@@ -84,6 +84,91 @@ def _count_above(threshold: int, *, datapoints: int | None = None) -> CustomThre
     )
 
 
+def alarm_topic(scope: Construct, config: StageConfig, prefix: str) -> sns.Topic:
+    """``<prefix>-alarms``: an SNS topic encrypted with its own rotating KMS key, TLS-only, that
+    this account's CloudWatch alarms (of the scope's region) may publish to, and that every
+    e-mail of the stage's ``alarm_emails`` subscribes to. Its key and topic are children of
+    ``scope`` (ids ``AlarmTopicKey``, ``AlarmTopic``)."""
+    key = kms.Key(
+        scope,
+        "AlarmTopicKey",
+        enable_key_rotation=True,
+        description=f"{prefix} alarm topic",
+        # kms.Key keeps itself by default: a disposable stage would leave it behind.
+        removal_policy=removal_policy(config),
+    )
+    # CloudWatch publishes alarm notifications to the encrypted topic.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+        )
+    )
+    topic = sns.Topic(scope, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            # Only this account's alarms (no confused deputy).
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"},
+            },
+        )
+    )
+    for email in config.alarm_emails:
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    return topic
+
+
+#: The kinds of alarm that start a region failover or a fail-back (docs/runbook.md), each
+#: named ``<prefix>-<region>-<kind>``.
+HEALTH_CHECK = "health-check"
+REPLICATION_LATENCY = "replication-latency"
+API_5XX_RATE = "api-5xx-rate"
+FAILOVER_ALARMS = (HEALTH_CHECK, REPLICATION_LATENCY, API_5XX_RATE)
+
+
+def region_alarm_name(config: StageConfig, region: str, kind: str) -> str:
+    """``skills-ideas-<stage>-<region>-<kind>``, one of ``FAILOVER_ALARMS``."""
+    return f"{config.prefix}-{region}-{kind}"
+
+
+def health_check_alarm(
+    scope: Construct, construct_id: str, *, config: StageConfig, region: str, health_check_id: str, topic: sns.ITopic
+) -> cloudwatch.Alarm:
+    """The alarm on ``region``'s Route 53 health check (``HealthCheckStatus``: 1 healthy, 0 not),
+    to ``topic``. Route 53 publishes the metric in us-east-1 only, so ``scope`` must be there.
+    No data counts as unhealthy: Route 53 reports every check each minute while it exists, and a
+    check that is gone no longer moves traffic away from a failing region."""
+    minutes = config.alarms.health_check_unhealthy_minutes
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=region_alarm_name(config, region, HEALTH_CHECK),
+        alarm_description=f"Route 53 finds the API in {region} unhealthy (GET /api/health) for {minutes} "
+        "minute(s): its traffic is moving to the other regions (docs/runbook.md, failover)",
+        metric=cloudwatch.Metric(
+            namespace="AWS/Route53",
+            metric_name="HealthCheckStatus",
+            dimensions_map={"HealthCheckId": health_check_id},
+            statistic="Minimum",
+            period=Duration.minutes(1),
+        ),
+        threshold=1,
+        evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
+        comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+    )
+    alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+    return alarm
+
+
 #: Functions summed into one errors (or throttles) alarm: metric math takes at most 10 metrics.
 FUNCTIONS_PER_ALARM = 10
 
@@ -108,40 +193,7 @@ class Monitoring(Construct):
         thresholds = config.alarms
         prefix = name_prefix or config.prefix
 
-        key = kms.Key(
-            self,
-            "AlarmTopicKey",
-            enable_key_rotation=True,
-            description=f"{prefix} alarm topic",
-            # kms.Key keeps itself by default: a disposable stage would leave it behind.
-            removal_policy=removal_policy(config),
-        )
-        # CloudWatch publishes alarm notifications to the encrypted topic.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True)
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                # Only this account's alarms (no confused deputy).
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
-                    },
-                },
-            )
-        )
-        for email in config.alarm_emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.topic = alarm_topic(self, config, prefix)
 
         facade = MonitoringFacade(
             self,
@@ -281,54 +333,76 @@ class Monitoring(Construct):
     def add_region_alarms(
         self, config: StageConfig, *, table: dynamodb.ITableV2, rest_api: apigw.RestApi, region: str
     ) -> list[cloudwatch.Alarm]:
-        """Multi-region: the alarms that start the failover drill (docs/runbook.md). Replication
-        from this region to each other one slower than the RPO promise, and this region's API
-        answering 5xx at a rate that the other regions should take its traffic."""
+        """Multi-region: two of the alarms that start the failover drill (docs/runbook.md, named
+        as it names them): replication from this region to the slowest other one beyond the RPO
+        promise, and this region's API answering 5xx at a rate that the other regions should take
+        its traffic. The third, on the region's health check, lives in us-east-1 with Route 53's
+        metrics (``health_check_alarm``)."""
         thresholds = config.alarms
         minute = Duration.minutes(1)
-        alarms = [
-            cloudwatch.Alarm(
-                self,
-                f"ReplicationLatency{''.join(part.capitalize() for part in other.split('-'))}",
-                alarm_name=f"{config.prefix}-{region}-replication-latency-{other}",
-                alarm_description=f"Table writes made in {region} reach {other} later than "
-                f"{thresholds.replication_latency_seconds} s: the RPO promise (docs/multi-region.md) is at risk",
-                metric=cloudwatch.Metric(
-                    namespace="AWS/DynamoDB",
-                    metric_name="ReplicationLatency",
-                    dimensions_map={"TableName": table.table_name, "ReceivingRegion": other},
-                    statistic="Average",
-                    period=minute,
-                ),
-                threshold=thresholds.replication_latency_seconds * 1000,
-                evaluation_periods=thresholds.region_alarm_periods,
-                datapoints_to_alarm=thresholds.region_alarm_datapoints,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        others = [other for other in config.regions if other != region]
+        # One alarm whatever the number of regions: the slowest receiving region decides (the
+        # metric is per receiving region; the description names them, the console plots each).
+        latencies: dict[str, cloudwatch.Metric] = {
+            "to_" + other.replace("-", "_"): cloudwatch.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency",
+                dimensions_map={"TableName": table.table_name, "ReceivingRegion": other},
+                statistic="Average",
+                period=minute,
             )
-            for other in config.regions
-            if other != region
-        ]
-        alarms.append(
-            cloudwatch.Alarm(
-                self,
-                "Region5xxRate",
-                alarm_name=f"{config.prefix}-{region}-5xx-rate",
-                alarm_description=f"The API in {region} answers {thresholds.region_5xx_rate_percent}% or more "
-                "of its requests with 5xx: check the region's health (docs/runbook.md, failover)",
-                metric=cloudwatch.MathExpression(
-                    expression="100 * errors",
-                    using_metrics={"errors": rest_api.metric_server_error(period=minute, statistic="Average")},
-                    label=f"5xx rate in {region} (%)",
-                    period=minute,
-                ),
-                threshold=thresholds.region_5xx_rate_percent,
-                evaluation_periods=thresholds.region_alarm_periods,
-                datapoints_to_alarm=thresholds.region_alarm_datapoints,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
+            for other in others
+        }
+        # The runbook's first step reads each receiving region's latency on the dashboard.
+        self._facade.monitor_custom(
+            human_readable_name="Replication",
+            alarm_friendly_name="Replication",
+            metric_groups=[
+                CustomMetricGroup(
+                    title=f"Table replication latency from {region}, by receiving region (ms)",
+                    metrics=list(latencies.values()),
+                )
+            ],
         )
+        replication = cloudwatch.Alarm(
+            self,
+            "ReplicationLatency",
+            alarm_name=region_alarm_name(config, region, REPLICATION_LATENCY),
+            alarm_description=f"Table writes made in {region} reach {', '.join(others)} later than "
+            f"{thresholds.replication_latency_seconds} s (the slowest of them, ReplicationLatency by "
+            "ReceivingRegion): the RPO promise (docs/multi-region.md) is at risk; docs/runbook.md, failover",
+            metric=cloudwatch.MathExpression(
+                expression=f"MAX([{', '.join(latencies)}])",
+                using_metrics=latencies,
+                label=f"Replication latency from {region}, slowest receiving region (ms)",
+                period=minute,
+            ),
+            threshold=thresholds.replication_latency_seconds * 1000,
+            evaluation_periods=thresholds.region_alarm_periods,
+            datapoints_to_alarm=thresholds.region_alarm_datapoints,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        five_xx = cloudwatch.Alarm(
+            self,
+            "Region5xxRate",
+            alarm_name=region_alarm_name(config, region, API_5XX_RATE),
+            alarm_description=f"The API in {region} answers {thresholds.region_5xx_rate_percent}% or more "
+            "of its requests with 5xx: check the region's health (docs/runbook.md, failover)",
+            metric=cloudwatch.MathExpression(
+                # 5XXError is 1 or 0 per request: its average is the share of requests.
+                expression="100 * errors",
+                using_metrics={"errors": rest_api.metric_server_error(period=minute, statistic="Average")},
+                label=f"5xx rate in {region} (%)",
+                period=minute,
+            ),
+            threshold=thresholds.region_5xx_rate_percent,
+            evaluation_periods=thresholds.region_alarm_periods,
+            datapoints_to_alarm=thresholds.region_alarm_datapoints,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarms = [replication, five_xx]
         for alarm in alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         return alarms

@@ -29,6 +29,9 @@ from infra.config import StageConfig
 HEALTH_PATH = "/api/health"
 HEALTH_CHECK_INTERVAL = Duration.seconds(10)
 HEALTH_CHECK_FAILURES = 3
+#: Route 53 publishes its health checks' metrics (``HealthCheckStatus``) in this region only:
+#: their alarms live there (infra/regions.py, the failover alarms' stack).
+HEALTH_CHECK_METRICS_REGION = "us-east-1"
 
 
 def health_check_path(config: StageConfig) -> str:

@@ -5,6 +5,7 @@ The stage's stack and its nested stacks are read as one template (``Synthesized.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,34 @@ class MultiRegionApp:
     def of_type(self, stack_name: str, resource_type: str) -> dict[str, dict[str, Any]]:
         resources = self.merged(stack_name)["Resources"]
         return {lid: r for lid, r in resources.items() if r["Type"] == resource_type}
+
+
+def check_alarm_topic(resources: dict[str, dict[str, Any]], emails: tuple[str, ...]) -> str:
+    """Assert that ``resources`` (one template's) hold one alarm topic as the stage needs it:
+    encrypted with a rotating key CloudWatch may use, TLS only, CloudWatch of this account
+    allowed to publish (a topic policy replaces SNS's default one: with only the TLS Deny in it,
+    every alarm would fire into the void), ``emails`` subscribed. Returns the topic's logical id."""
+
+    def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in resources.items() if r["Type"] == resource_type}
+
+    ((topic_id, topic),) = of_type("AWS::SNS::Topic").items()
+    key = resources[ref(topic["Properties"]["KmsMasterKeyId"]) or ""]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    assert "cloudwatch.amazonaws.com" in json.dumps(key["KeyPolicy"])
+    (policy,) = of_type("AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [
+        s for s in statements if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    actions = allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]]
+    assert "sns:Publish" in actions and allow["Resource"] == {"Ref": topic_id}
+    # only this account's alarms
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in json.dumps(allow["Condition"]["ArnLike"]["aws:SourceArn"])
+    # the only Deny is for requests without TLS, and there is one
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    assert denies and all(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    assert {s["Properties"]["Endpoint"] for s in of_type("AWS::SNS::Subscription").values()} == set(emails)
+    return topic_id

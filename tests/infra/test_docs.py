@@ -101,3 +101,47 @@ def test_the_cost_table_has_prods_provisioned_capacity_and_concurrency(prod):
     memory = {prod.props(functions_by_name(prod)[name])["MemorySize"] for name in provisioned}
     assert memory == {1024}
     assert _number(r"Provisioned concurrency: (\d+) functions × (\d+) × 1 GB") == (len(provisioned), each)
+
+
+# ------------------------------------------------------------------ multi-region failover alarms
+#: A failover alarm as the documents write it, and their short form for one of them.
+FAILOVER_ALARM = re.compile(r"`(skills-ideas-<stage>-<region>-[a-z0-9-]+)`")
+SHORT_ALARM = re.compile(r"`\.\.\.(-[a-z0-9-]+)`")
+
+
+def _section(document: str, heading: str) -> str:
+    text = (DOCS / document).read_text(encoding="utf-8")
+    assert heading in text, f"{document} no longer has {heading!r}"
+    body = text.split(heading, 1)[1]
+    level = heading.split(" ", 1)[0]
+    return heading + re.split(rf"\n{level} |\n#{{1,{len(level) - 1}}} ", body, maxsplit=1)[0]
+
+
+def _failover_alarm_sections() -> dict[str, str]:
+    return {
+        "runbook.md": _section("runbook.md", "## Region failover: drill and fail-back"),
+        "multi-region.md": _section("multi-region.md", "### Alarms that start a failover or a fail-back"),
+    }
+
+
+def test_the_failover_alarms_the_docs_name_are_the_ones_every_region_has(multi_region):
+    config = multi_region.config
+    synthesized = {
+        alarm["Properties"]["AlarmName"]
+        for name in multi_region.stacks
+        for alarm in multi_region.of_type(name, "AWS::CloudWatch::Alarm").values()
+    }
+    # the failover alarms: those named after a region of the stage
+    failover = {name for name in synthesized if any(name.startswith(f"{config.prefix}-{r}-") for r in config.regions)}
+    for document, section in _failover_alarm_sections().items():
+        patterns = set(FAILOVER_ALARM.findall(section))
+        documented = {
+            pattern.replace("<stage>", config.stage).replace("<region>", region)
+            for pattern in patterns
+            for region in config.regions
+        }
+        assert documented - synthesized == set(), f"{document} names alarms no stack has"
+        assert failover - documented == set(), f"{document} leaves failover alarms out"
+        # a short form (`...-replication-latency`) stands for one of the names it lists
+        for short in SHORT_ALARM.findall(section):
+            assert any(pattern.endswith(short) for pattern in patterns), (document, short)

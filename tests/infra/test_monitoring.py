@@ -10,7 +10,7 @@ import sys
 from infra.config import BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME
 from infra.stack import ROOT
 from skills_ideas import catalogue_edits
-from tests.infra.helpers import functions_by_name, ref, refs_in
+from tests.infra.helpers import check_alarm_topic, functions_by_name, refs_in
 
 SKILLS_METRICS = (
     "SkillCreated",
@@ -41,42 +41,8 @@ def _notifying_alarms(stack):
     ]
 
 
-def test_alarm_topic_is_encrypted_and_tls_only(stack):
-    ((topic_id, topic),) = stack.of_type("AWS::SNS::Topic").items()
-    assert "KmsMasterKeyId" in topic["Properties"]
-    (policy,) = stack.of_type("AWS::SNS::TopicPolicy").values()
-    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s["Condition"]) for s in statements)
-    key = stack.props(ref(topic["Properties"]["KmsMasterKeyId"]))
-    assert key["EnableKeyRotation"] is True
-    # CloudWatch can publish to the encrypted topic.
-    assert "cloudwatch.amazonaws.com" in json.dumps(key["KeyPolicy"])
-    emails = {s["Properties"]["Endpoint"] for s in stack.of_type("AWS::SNS::Subscription").values()}
-    assert emails == set(stack.config.alarm_emails)
-
-
-def test_cloudwatch_may_publish_the_alarms_to_the_topic(stack):
-    # A topic policy replaces SNS's default one: with only the TLS Deny in it, nothing would
-    # allow CloudWatch to publish, and every alarm would fire into the void.
-    ((topic_id, _),) = stack.of_type("AWS::SNS::Topic").items()
-    (policy,) = stack.of_type("AWS::SNS::TopicPolicy").values()
-    allows = [
-        s
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    ]
-    (allow,) = allows
-    actions = allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]]
-    assert "sns:Publish" in actions
-    assert allow["Resource"] == {"Ref": topic_id}
-    # only this account's alarms
-    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert ":alarm:*" in json.dumps(allow["Condition"]["ArnLike"]["aws:SourceArn"])
-    # and nothing else denies it: the only Deny is for requests without TLS
-    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-        if statement["Effect"] == "Deny":
-            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+def test_alarm_topic_is_encrypted_tls_only_and_cloudwatch_may_publish_to_it(stack):
+    check_alarm_topic(stack.resources, stack.config.alarm_emails)
 
 
 def test_platform_signals_each_have_an_alarm(stack):

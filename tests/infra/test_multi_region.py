@@ -25,13 +25,14 @@ from infra.config import (
 from infra.stack import ROOT
 from skills_ideas import routes
 from skills_ideas_tools import capacity
-from tests.infra.helpers import MultiRegionApp, ref, refs_in
+from tests.infra.helpers import MultiRegionApp, check_alarm_topic, ref, refs_in
 
 STAGE = "prod"
 PRIMARY, SECONDARY = EXAMPLE_REGION_SETTINGS["regions"].split(",")
 GLOBAL = f"SkillsIdeas-{STAGE}-global"
 REGIONAL = {region: f"SkillsIdeas-{STAGE}-{region}" for region in (PRIMARY, SECONDARY)}
 REPLICA = f"SkillsIdeas-{STAGE}-catalogue-{SECONDARY}"
+FAILOVER = f"SkillsIdeas-{STAGE}-failover-alarms"
 
 
 def _functions(app: MultiRegionApp, stack: str) -> dict[str, dict]:
@@ -128,6 +129,7 @@ def test_one_global_stack_in_us_east_1_and_one_regional_stack_per_region(multi_r
         GLOBAL: PRIMARY,
         REGIONAL[PRIMARY]: PRIMARY,
         REGIONAL[SECONDARY]: SECONDARY,
+        FAILOVER: PRIMARY,
     }
     for region, stack in REGIONAL.items():
         assert len(_functions(multi_region, stack)) == len(set(routes.functions())), region
@@ -230,9 +232,9 @@ def test_the_keys_are_replicated_to_every_secondary(multi_region):
 
 
 def test_stacks_in_other_regions_are_tied_by_cdk_references_never_copied_values(multi_region):
-    for stack in (REPLICA, GLOBAL, REGIONAL[PRIMARY]):
+    for stack in (REPLICA, GLOBAL, REGIONAL[PRIMARY], REGIONAL[SECONDARY]):
         assert multi_region.of_type(stack, "Custom::CrossRegionExportWriter"), stack
-    for stack in (GLOBAL, REGIONAL[SECONDARY]):
+    for stack in (GLOBAL, REGIONAL[SECONDARY], FAILOVER):
         assert multi_region.of_type(stack, "Custom::CrossRegionExportReader"), stack
     # no account id and no physical name of another stack's resource is written into a template
     for stack in multi_region.stacks.values():
@@ -265,23 +267,80 @@ def test_every_function_knows_the_home_region_and_only_register_writes_there(mul
         assert f":dynamodb:{SECONDARY}:" not in json.dumps(statement["Resource"])
 
 
+def _alarms(app: MultiRegionApp, stack: str) -> dict[str, dict]:
+    """Alarm name -> properties of every alarm of ``stack``."""
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in app.of_type(stack, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def _source_of(app: MultiRegionApp, consumer: str, value: dict) -> tuple[str, str]:
+    """(stack, logical id) of the resource whose value ``consumer`` reads from another stack:
+    an export of a stack in its region, or an SSM parameter a stack in another region writes."""
+    if "Fn::ImportValue" in value:
+        ((name, lid),) = [
+            (name, ref(output["Value"]))
+            for name in app.stacks
+            for output in app.merged(name).get("Outputs", {}).values()
+            if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]
+        ]
+        assert app.regions[name] == app.regions[consumer]
+        return name, str(lid)
+    reader, parameter = value["Fn::GetAtt"]
+    assert app.merged(consumer)["Resources"][reader]["Type"] == "Custom::CrossRegionExportReader"
+    ((name, lid),) = [
+        (name, ref(writer["Properties"]["WriterProps"]["exports"][parameter]))
+        for name in app.stacks
+        for writer in app.of_type(name, "Custom::CrossRegionExportWriter").values()
+        if parameter in writer["Properties"]["WriterProps"]["exports"]
+    ]
+    return name, str(lid)
+
+
 def test_each_region_alarms_on_replication_latency_and_its_own_5xx_rate(multi_region):
+    prefix = multi_region.config.prefix
     for region, stack in REGIONAL.items():
-        alarms = {
-            a["Properties"]["AlarmName"]: a["Properties"]
-            for a in multi_region.of_type(stack, "AWS::CloudWatch::Alarm").values()
-        }
+        alarms = _alarms(multi_region, stack)
         other = SECONDARY if region == PRIMARY else PRIMARY
-        latency = alarms[f"{multi_region.config.prefix}-{region}-replication-latency-{other}"]
-        assert (latency["MetricName"], latency["Threshold"]) == ("ReplicationLatency", 60_000)
-        assert {"Name": "ReceivingRegion", "Value": other} in latency["Dimensions"]
-        five_xx = alarms[f"{multi_region.config.prefix}-{region}-5xx-rate"]
+        # one alarm on the slowest receiving region (here the only other one)
+        latency = alarms[f"{prefix}-{region}-replication-latency"]
+        (query,) = [q for q in latency["Metrics"] if "MetricStat" in q]
+        (expression,) = [q["Expression"] for q in latency["Metrics"] if q.get("ReturnData", True)]
+        assert expression == f"MAX([{query['Id']}])"
+        assert (query["MetricStat"]["Metric"]["MetricName"], latency["Threshold"]) == ("ReplicationLatency", 60_000)
+        assert {"Name": "ReceivingRegion", "Value": other} in query["MetricStat"]["Metric"]["Dimensions"]
+        five_xx = alarms[f"{prefix}-{region}-api-5xx-rate"]
         (query,) = [q for q in five_xx["Metrics"] if "MetricStat" in q]
         assert query["MetricStat"]["Metric"]["MetricName"] == "5XXError"
         assert five_xx["Threshold"] == multi_region.config.alarms.region_5xx_rate_percent
         topics = set(multi_region.of_type(stack, "AWS::SNS::Topic"))
         for alarm in (latency, five_xx):
             assert refs_in(alarm["AlarmActions"]) <= topics and alarm["AlarmActions"]
+
+
+def test_every_regions_health_check_alarms_in_us_east_1_to_the_operators(multi_region):
+    # Route 53 publishes HealthCheckStatus in us-east-1 only, and an alarm lives in its metric's region.
+    assert multi_region.regions[FAILOVER] == "us-east-1"
+    resources = multi_region.merged(FAILOVER)["Resources"]
+    topic = check_alarm_topic(resources, multi_region.config.alarm_emails)
+    assert multi_region.config.alarm_emails  # the example names the operators
+    alarms = _alarms(multi_region, FAILOVER)
+    assert set(alarms) == {f"{multi_region.config.prefix}-{region}-health-check" for region in REGIONAL}
+    for region, stack in REGIONAL.items():
+        alarm = alarms[f"{multi_region.config.prefix}-{region}-health-check"]
+        metric = (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"], alarm["Period"])
+        assert metric == ("AWS/Route53", "HealthCheckStatus", "Minimum", 60)
+        # 1 is healthy: below it for one minute alarms, and so does a check that reports nothing
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+        assert alarm["TreatMissingData"] == "breaching"
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        # the region's own health check, the one its latency record fails over on
+        (dimension,) = alarm["Dimensions"]
+        assert dimension["Name"] == "HealthCheckId"
+        (check,) = multi_region.of_type(stack, "AWS::Route53::HealthCheck")
+        assert _source_of(multi_region, FAILOVER, dimension["Value"]) == (stack, check)
+    assert not multi_region.of_type(FAILOVER, "AWS::Route53::HealthCheck")
 
 
 def test_every_stack_passes_cdk_nag_and_cfn_lint_and_keeps_room(multi_region):
@@ -302,8 +361,13 @@ def test_the_cost_of_a_region_counts_what_a_regional_stack_holds(multi_region):
     # docs/capacity.md ("A second and a third region") prices these counts
     stack = REGIONAL[SECONDARY]
     metrics = 0
-    for alarm in multi_region.of_type(stack, "AWS::CloudWatch::Alarm").values():
-        queries = alarm["Properties"].get("Metrics")
+    # the regional stack's alarms, and the alarm on its health check (in us-east-1)
+    health_check = _alarms(multi_region, FAILOVER)[f"{multi_region.config.prefix}-{SECONDARY}-health-check"]
+    for alarm in [
+        *(a["Properties"] for a in multi_region.of_type(stack, "AWS::CloudWatch::Alarm").values()),
+        health_check,
+    ]:
+        queries = alarm.get("Metrics")
         metrics += len([q for q in queries if "MetricStat" in q]) if queries else 1
     assert metrics == capacity.REGION_ALARM_METRICS
     (acl,) = multi_region.of_type(stack, "AWS::WAFv2::WebACL").values()

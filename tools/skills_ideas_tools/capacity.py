@@ -1168,9 +1168,10 @@ def events_share(writers: tuple[str, ...] = EVENT_WRITERS) -> float:
 
 
 #: What each region of a multi-region stage runs whatever its traffic (infra/regions.py, the
-#: regional stack): tests/infra/test_multi_region.py checks these counts against the
-#: synthesized example (cdk.out/prod-multi-region).
-REGION_ALARM_METRICS = 167
+#: regional stack, and the alarm on its health check in the failover alarms' stack):
+#: tests/infra/test_multi_region.py checks these counts against the synthesized example
+#: (cdk.out/prod-multi-region).
+REGION_ALARM_METRICS = 168
 REGION_WAF_RULES = 3  # the stage's web ACL: CloudFront's token, and the health check's two rules
 REGION_SECRET_REPLICAS = 3  # the JWT key, the cursor key, the origin-verify token
 REGION_HEALTH_CHECK_FEATURES = 2  # HTTPS and the 10-second interval
@@ -1251,11 +1252,14 @@ def regions_section(by_request: dict[str, Measurement], prices: dict) -> str:
     lines.append("")
     first = region_fixed_costs(prices, None)
     check = first["Route 53 health check (HTTPS, 10 s)"]
+    mr = prices["multiRegion"]
     lines.append(
         f"So a **second region** adds about {_usd(totals['prod'])} a month to prod at rest and "
         f"{_usd(per_million)} per million requests; a **third** the same again (each replica receives every "
-        f"write). Going multi-region also gives the primary its own health check ({_usd(check)} a month) and "
-        "moves nothing else: the edge (CloudFront, its web ACL, the catalogue bucket) is paid once."
+        f"write). Going multi-region also gives the primary its own health check ({_usd(check)} a month) with "
+        f"its alarm ({_usd(mr['cloudwatchAlarmMetricMonth'])}), and the failover alarms' topic its KMS key "
+        f"({_usd(mr['kmsKeyMonth'])}), and moves nothing else: the edge (CloudFront, its web ACL, the catalogue "
+        "bucket) is paid once."
     )
     return "\n".join(lines)
 
