@@ -1162,7 +1162,7 @@ def events_share() -> float:
 #: What each region of a multi-region stage runs whatever its traffic (infra/regions.py, the
 #: regional stack): tests/infra/test_multi_region.py checks these counts against the
 #: synthesized example (cdk.out/prod-multi-region).
-REGION_ALARM_METRICS = 167
+REGION_ALARM_METRICS = 171
 REGION_WAF_RULES = 3  # the stage's web ACL: CloudFront's token, and the health check's two rules
 REGION_SECRET_REPLICAS = 3  # the JWT key, the cursor key, the origin-verify token
 REGION_HEALTH_CHECK_FEATURES = 2  # HTTPS and the 10-second interval
