@@ -34,6 +34,7 @@ BUSINESS_EVENTS: tuple[str, ...] = (
     "UserRegistered",
     "LoginSucceeded",
     "LoginFailed",
+    "TokenRefreshed",
     "IdeaCreated",
     "IdeaUpdated",
     "IdeaDeleted",
@@ -120,6 +121,8 @@ SECURITY_METRICS: tuple[str, ...] = (
     "PasswordCheckFailed",
     "PasswordChanged",
     "SessionEnded",
+    # A rotated refresh token presented again: its whole session ended (docs/accounts.md).
+    "RefreshTokenReused",
     "AccountDeleted",
     "RoleChanged",
     # Ideas of deleted accounts removed by the scheduled sweep (skills_ideas.routes.SCHEDULES).

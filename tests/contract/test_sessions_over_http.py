@@ -131,3 +131,44 @@ def test_login_answers_429_after_the_threshold_and_logs_in_after_the_back_off(ap
     assert locked.body == {"success": False, "message": "Too many failed logins; try again in 1 s"}
     clock.now += 1
     assert api.login(name).status == 200
+
+
+def test_refresh_tokens_rotate_over_http_and_a_reused_one_ends_the_session_at_once(api):
+    # Given a login, which keeps its legacy fields and adds a refresh token
+    name = unique("refresh")
+    assert api.register(name).status == 201
+    login = api.login(name).body
+    assert {"token", "expiresIn", "user", "message", "refreshToken", "refreshExpiresIn"} <= set(login)
+    # When the client refreshes (a public route: no bearer token)
+    refreshed = api.request("POST", "/api/token/refresh", {"refreshToken": login["refreshToken"]})
+    # Then it gets a new token of the same session, accepted by the authorizer, and a new refresh token
+    assert refreshed.status == 200, refreshed.raw
+    assert refreshed.headers["cache-control"] == "no-store"
+    fresh = refreshed.body
+    assert fresh["sessionId"] == login["sessionId"] and fresh["refreshToken"] != login["refreshToken"]
+    assert api.request("GET", "/api/me", token=fresh["token"]).status == 200
+    # When the old refresh token comes back, it is a 401 and every token of the session is refused
+    reused = api.request("POST", "/api/token/refresh", {"refreshToken": login["refreshToken"]})
+    assert (reused.status, reused.body["success"]) == (401, False)
+    assert reused.body["message"].startswith("Refresh token was already used")
+    assert api.request("GET", "/api/me", token=fresh["token"]).body == ENDED
+    assert api.request("GET", "/api/me", token=login["token"]).body == ENDED
+    assert api.request("POST", "/api/token/refresh", {"refreshToken": fresh["refreshToken"]}).body == ENDED
+
+
+def test_refresh_refuses_bad_input_with_a_400_and_a_stranger_token_with_a_401(api):
+    missing = api.request("POST", "/api/token/refresh", {})
+    assert (missing.status, missing.body["message"]) == (400, "refreshToken is required (a string)")
+    not_json = api.request("POST", "/api/token/refresh", raw=b"refreshToken=x")
+    assert (not_json.status, not_json.body["success"]) == (400, False)
+    stranger = api.request("POST", "/api/token/refresh", {"refreshToken": "not-one-of-ours"})
+    assert (stranger.status, stranger.body["message"]) == (401, "Refresh token is not valid")
+
+
+def test_logout_over_http_ends_the_refresh_token_too(api):
+    name = unique("refout")
+    assert api.register(name).status == 201
+    login = api.login(name).body
+    assert api.request("POST", "/api/logout", token=login["token"]).status == 204
+    refused = api.request("POST", "/api/token/refresh", {"refreshToken": login["refreshToken"]})
+    assert (refused.status, refused.body) == (401, ENDED)

@@ -97,14 +97,16 @@ def test_login_starts_a_session_the_token_names_and_lists_as_current(aws, clock)
     assert all(s["createdAt"] and s["lastUsedAt"] and s["sourceIp"] == "127.0.0.1" for s in listed)
 
 
-def test_the_login_response_keeps_its_legacy_fields_and_the_token_expires_with_its_session(aws, clock):
+def test_the_login_response_keeps_its_legacy_fields_and_the_session_outlives_the_token(aws, clock):
     register("ada")
     status, body = login("ada")
     assert status == 200 and {"token", "expiresIn", "user", "message"} <= set(body)
     claims = jwt.decode(body["token"], options={"verify_signature": False})
     bind_models()
     stored = models.SessionModel.get(users.user_key(claims["sub"]), sessions.session_key(claims["sid"]))
-    assert int(stored.expiresAt) == claims["exp"]
+    # The session lasts the refresh lifetime (docs/accounts.md#refresh-tokens), the token 24 h
+    assert claims["exp"] == claims["iat"] + body["expiresIn"]
+    assert int(stored.expiresAt) == claims["iat"] + body["refreshExpiresIn"] > claims["exp"]
 
 
 def test_logout_refuses_that_token_and_no_other(aws, clock):
@@ -156,8 +158,9 @@ def test_a_session_past_its_expiry_is_refused_before_ttl_removes_it(aws, clock):
     bind_models()
     claims = jwt.decode(issued, options={"verify_signature": False})
     access = sessions.check(claims["sub"], claims["sid"], clock())
+    sessions.check(access.user_id, access.session_id, access.expires_at - 1)
     with pytest.raises(sessions.Refused):
-        sessions.check(access.user_id, access.session_id, claims["exp"] + 1)
+        sessions.check(access.user_id, access.session_id, access.expires_at)
 
 
 def test_last_use_is_recorded_at_most_once_per_touch_period(aws, clock):

@@ -1171,7 +1171,7 @@ def events_share(writers: tuple[str, ...] = EVENT_WRITERS) -> float:
 #: regional stack, and the alarm on its health check in the failover alarms' stack):
 #: tests/infra/test_multi_region.py checks these counts against the synthesized example
 #: (cdk.out/prod-multi-region).
-REGION_ALARM_METRICS = 168
+REGION_ALARM_METRICS = 172
 REGION_WAF_RULES = 3  # the stage's web ACL: CloudFront's token, and the health check's two rules
 REGION_SECRET_REPLICAS = 3  # the JWT key, the cursor key, the origin-verify token
 REGION_HEALTH_CHECK_FEATURES = 2  # HTTPS and the 10-second interval

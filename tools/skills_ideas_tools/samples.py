@@ -8,7 +8,9 @@ stays changed; one it deleted comes back on the next seed). ``invoke`` seeds bef
 run, and the cold-start benchmark uses the same data.
 
 Events carry ``<token from POST /api/login>`` where a bearer token goes; ``with_sample_token``
-puts a real token of the sample user there, signed with the local key.
+puts a real token of the sample user there, signed with the local key. Likewise
+``<refresh token from POST /api/login>``: a refresh token of the sample session, made current
+on the session (so every run refreshes, however often the last one rotated it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ IDEA_ID = "12"
 SESSION_ID = "01JD5X8Q3ZK2M4N6P8R0T2V4S5"
 CREATED_AT = "2026-11-01T00:00:00.000Z"
 TOKEN_PLACEHOLDER = "<token from POST /api/login>"
+REFRESH_PLACEHOLDER = "<refresh token from POST /api/login>"
 
 
 @dataclass(frozen=True)
@@ -126,17 +129,33 @@ def _seed_session() -> None:
         userAgent="curl/8.5.0",
         sourceIp="203.0.113.7",
         epoch=users.get(USER_ID).session_epoch,
-        expiresAt=int(now) + AuthConfig.from_env().ttl_seconds,
+        expiresAt=int(now) + AuthConfig.from_env().refresh_ttl_seconds,
     ).save()
 
 
 def with_sample_token(event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` with every token placeholder replaced by a fresh token of the sample user."""
+    """``event`` with every token placeholder replaced by a fresh token of the sample user,
+    and every refresh token placeholder by a fresh refresh token of the sample session."""
     text = json.dumps(event)
-    if TOKEN_PLACEHOLDER not in text:
-        return event
-    from skills_ideas import tokens
-    from skills_ideas.config import AuthConfig
+    if TOKEN_PLACEHOLDER in text:
+        from skills_ideas import tokens
+        from skills_ideas.config import AuthConfig
 
-    token = tokens.issue(AuthConfig.from_env(), user_id=USER_ID, username=USERNAME, role=ROLE, session_id=SESSION_ID)
-    return json.loads(text.replace(TOKEN_PLACEHOLDER, token))
+        token = tokens.issue(
+            AuthConfig.from_env(), user_id=USER_ID, username=USERNAME, role=ROLE, session_id=SESSION_ID
+        )
+        text = text.replace(TOKEN_PLACEHOLDER, token)
+    if REFRESH_PLACEHOLDER in text:
+        text = text.replace(REFRESH_PLACEHOLDER, _sample_refresh_token())
+    return json.loads(text)
+
+
+def _sample_refresh_token() -> str:
+    """A new refresh token of the (seeded) sample session, written as its current one."""
+    from skills_ideas import models, refresh_tokens, sessions
+
+    secret, refresh_hash = refresh_tokens.new_secret()
+    models.SessionModel(models.user_key(USER_ID), sessions.session_key(SESSION_ID)).update(
+        actions=[models.SessionModel.refreshHash.set(refresh_hash)]
+    )
+    return refresh_tokens.compose(USER_ID, SESSION_ID, secret)

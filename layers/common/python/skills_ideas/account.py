@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from skills_ideas import audit, ideas, login_limits, models, passwords, sessions, users
+from skills_ideas import audit, ideas, login_limits, models, passwords, refresh_tokens, sessions, users
 from skills_ideas.errors import BadRequest, Forbidden, Unauthorized
 from skills_ideas.http import Caller, Client
 from skills_ideas.validation import SECRET, refuse_forbidden
@@ -25,10 +25,15 @@ DELETE_IDEAS_PER_REQUEST = 1000
 class Login:
     user: users.User
     session: sessions.Session
+    #: The session's first refresh token (only its hash is stored).
+    refresh_token: str
+    #: When the session started (epoch seconds): its first access token's ``iat``.
+    now: int
 
 
 def log_in(username: str, password: str, client: Client, *, ttl_seconds: int) -> Login:
-    """A new session for the right password. 429 while this name is locked for this client
+    """A new session, valid for ``ttl_seconds`` (the refresh lifetime), and its first refresh
+    token, for the right password. 429 while this name is locked for this client
     or for everyone (``login_limits``); 401 otherwise, after the same work whether or not the
     name exists. The limits' read runs beside the user's look-up (one step of the time budget)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -41,7 +46,8 @@ def log_in(username: str, password: str, client: Client, *, ttl_seconds: int) ->
         audit.login_failed(user_id=found[0].id if found else None, client_ip=client.source_ip, failures=failures)
         raise Unauthorized("Invalid credentials")
     login_limits.forget_client(standing)
-    now = sessions.clock()
+    now = int(sessions.clock())
+    secret, refresh_hash = refresh_tokens.new_secret()
     session = sessions.create(
         user.id,
         epoch=user.session_epoch,
@@ -49,8 +55,9 @@ def log_in(username: str, password: str, client: Client, *, ttl_seconds: int) ->
         now=now,
         user_agent=client.user_agent,
         source_ip=client.source_ip,
+        refresh_hash=refresh_hash,
     )
-    return Login(user, session)
+    return Login(user, session, refresh_tokens.compose(user.id, session.id, secret), now)
 
 
 def _password(body: dict[str, Any], field: str) -> str:

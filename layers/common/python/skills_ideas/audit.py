@@ -46,9 +46,18 @@ def password_changed(*, user_id: str, sessions_ended: int, client_ip: str) -> No
 
 
 def sessions_ended(*, user_id: str, how: str, ended: int, session_id: str | None = None) -> None:
-    """``how``: logout, ended (one of the user's own), admin (an operator ended them all)."""
+    """``how``: logout, ended (one of the user's own), admin (an operator ended them all),
+    reused (a rotated refresh token came back)."""
     count("SessionEnded", ended)
     _log("SessionEnded", userId=user_id, how=how, ended=ended, session=short(session_id))
+
+
+def refresh_token_reused(*, user_id: str, session_id: str, client_ip: str) -> None:
+    """A rotated refresh token was presented again (stolen, or a client that raced itself):
+    its session has been ended, with every token of the family."""
+    count("RefreshTokenReused")
+    _log("RefreshTokenReused", userId=user_id, session=short(session_id), clientIp=client_ip)
+    sessions_ended(user_id=user_id, how="reused", ended=1, session_id=session_id)
 
 
 def account_deleted(*, user_id: str, ideas_deleted: int, complete: bool) -> None:

@@ -19,7 +19,8 @@ invocation instead of half-working.
 | JWT_SECRET | HS256 signing key, >= 32 bytes (local only) | – |
 | JWT_SECRET_NAME | Secrets Manager name/ARN of the signing key (cloud) | – |
 | JWT_ISSUER / JWT_AUDIENCE | iss / aud claims | skills-ideas / skills-ideas-api |
-| JWT_TTL_SECONDS | token lifetime | 86400 |
+| JWT_TTL_SECONDS | access token lifetime | 86400 |
+| REFRESH_TTL_SECONDS | session (refresh token) lifetime from login, >= JWT_TTL_SECONDS | 2592000 (30 d) |
 | CURSOR_KEY | HMAC key of the ideas list's page cursors, >= 32 bytes | required by list_ideas |
 | STAGE | deployment stage | local |
 | HOME_REGION | multi-region: the primary, where registration claims names (docs/multi-region.md) | unset |
@@ -163,6 +164,9 @@ class AuthConfig:
     issuer: str
     audience: str
     ttl_seconds: int
+    #: A session's lifetime from its login: its refresh tokens work until then, however often
+    #: they rotate, and no access token outlives it (docs/accounts.md#refresh-tokens).
+    refresh_ttl_seconds: int = 30 * 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AuthConfig:
@@ -172,12 +176,18 @@ class AuthConfig:
             raise ConfigError("set JWT_SECRET_NAME (Secrets Manager) or JWT_SECRET (local only)")
         if secret is not None and len(secret.encode()) < 32:
             raise ConfigError("JWT_SECRET must be at least 32 bytes")
+        ttl_seconds = _int("JWT_TTL_SECONDS", env, 86400, minimum=60)
+        refresh_ttl_seconds = _int("REFRESH_TTL_SECONDS", env, 30 * 86400, minimum=60)
+        if refresh_ttl_seconds < ttl_seconds:
+            # A login's access token lives its full lifetime (legacy clients rely on expiresIn).
+            raise ConfigError("REFRESH_TTL_SECONDS must be at least JWT_TTL_SECONDS")
         return cls(
             secret=secret,
             secret_name=secret_name,
             issuer=env.get("JWT_ISSUER") or "skills-ideas",
             audience=env.get("JWT_AUDIENCE") or "skills-ideas-api",
-            ttl_seconds=_int("JWT_TTL_SECONDS", env, 86400, minimum=60),
+            ttl_seconds=ttl_seconds,
+            refresh_ttl_seconds=refresh_ttl_seconds,
         )
 
 

@@ -198,6 +198,8 @@ LEGACY_WINDOW = 200
 USER_ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 #: The longest cursor the ideas listing decodes (`cursors.MAX_LENGTH`).
 CURSOR_MAX = 2048
+#: Longest refresh token looked at (ours are at most 135 characters: ``<userId>.<sessionId>.<secret>``).
+REFRESH_TOKEN_MAX = 256
 #: The longest idea id that can name an idea (longer is a 404 without a read).
 IDEA_ID_MAX = 100
 #: Skill ids: digits, at most 12 (anything else is a 404 without a read).
@@ -348,11 +350,29 @@ ACCOUNT_DELETION = Shape(
     closed=False,
 )
 
+REFRESH_REQUEST = Shape(
+    "RefreshRequest",
+    "The refresh token of the last login or refresh, used once. Other fields are ignored.",
+    _frozen(
+        {
+            "refreshToken": Text(
+                "The `refreshToken` of the last login or refresh",
+                min_length=1,
+                max_length=REFRESH_TOKEN_MAX,
+                example="01JD5X8Q3ZK2M4N6P8R0T2V4W6.01JD5X8Q3ZK2M4N6P8R0T2V4S5.dGhpcy1pcy1vbmx5LWFuLWV4YW1wbGUtc2VjcmV0LXg",
+            )
+        }
+    ),
+    required=("refreshToken",),
+    closed=False,
+)
+
 #: The request body of each function that takes one.
 BODIES: Mapping[str, Shape] = _frozen(
     {
         "register": NEW_ACCOUNT,
         "login": CREDENTIALS,
+        "refresh_token": REFRESH_REQUEST,
         "create_idea": IDEA_INPUT,
         "replace_idea": IDEA_INPUT,
         "update_idea": IDEA_PATCH,
@@ -626,6 +646,12 @@ class Reply:
         self.media = media
 
 
+_REFRESH_FIELDS = {
+    "refreshToken": Text(
+        "Opaque; send once to POST /api/token/refresh for a new token and a new refresh token", min_length=1
+    ),
+    "refreshExpiresIn": Integer("Seconds until the session, and so this refresh token, expires", minimum=1),
+}
 #: The success reply of every function of the route manifest.
 REPLIES: Mapping[str, Reply] = _frozen(
     {
@@ -652,7 +678,21 @@ REPLIES: Mapping[str, Reply] = _frozen(
                     "token": Text("HS256 JWT; send as `Authorization: Bearer <token>`", min_length=1),
                     "expiresIn": Integer("Seconds the token is valid", minimum=1, example=86400),
                     "sessionId": Text("The session this token belongs to (GET /api/me/sessions)"),
+                    **_REFRESH_FIELDS,
                     "user": USER,
+                }
+            ),
+        ),
+        "refresh_token": Reply(
+            message="Token refreshed",
+            extra=_frozen(
+                {
+                    "token": Text("A new HS256 JWT of the same session", min_length=1),
+                    "expiresIn": Integer(
+                        "Seconds the token is valid (never past the session's end)", minimum=1, example=86400
+                    ),
+                    "sessionId": Text("The session (unchanged)"),
+                    **_REFRESH_FIELDS,
                 }
             ),
         ),
@@ -733,6 +773,14 @@ REFUSALS: Mapping[str, Mapping[int, tuple[str, str]]] = _frozen(
         "login": {
             401: ("Invalid credentials", "An unknown user or a wrong password, alike"),
             429: ("Too many failed logins; try again in 30 s", "Too many failures for this name (docs/accounts.md)"),
+        },
+        "refresh_token": {
+            401: (
+                "Refresh token was already used; the session has ended, log in again",
+                "Not a refresh token of ours (`Refresh token is not valid`), its session is over "
+                "(`Session has ended; log in again`), or it was rotated already: then its session "
+                "ends too (docs/accounts.md#refresh-tokens)",
+            ),
         },
         "end_session": {404: ("Session not found", "No such session of the caller's")},
         "change_password": {

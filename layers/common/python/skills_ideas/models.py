@@ -72,8 +72,9 @@ class UsernameModel(Model):
 
 
 class SessionModel(Model):
-    """``USER#<userId>`` / ``SESSION#<sessionId>``: one login (docs/accounts.md). DynamoDB's TTL
-    removes it after ``expiresAt``, when its token has expired anyway."""
+    """``USER#<userId>`` / ``SESSION#<sessionId>``: one login and its refresh tokens, the
+    "family" (docs/accounts.md). DynamoDB's TTL removes it after ``expiresAt``, the end of
+    the refresh lifetime, when every token of the session has expired anyway."""
 
     class Meta(_Meta):
         pass
@@ -90,6 +91,10 @@ class SessionModel(Model):
     sourceIp = UnicodeAttribute(null=True)
     epoch = NumberAttribute(default=0)
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+    #: SHA-256 (hex) of the session's current refresh token's secret, and of the one it
+    #: replaced: presenting that one again is reuse (``refresh_tokens``). Never the secrets.
+    refreshHash = UnicodeAttribute(null=True)
+    previousRefreshHash = UnicodeAttribute(null=True)
 
 
 class SessionUseModel(Model):

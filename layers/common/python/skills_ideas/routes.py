@@ -76,6 +76,14 @@ ROUTES: tuple[Route, ...] = (
         "Exchange username and password for a JWT",
         ("table:read", "table:write", "secret:read"),
     ),
+    Route(
+        "POST",
+        "/api/token/refresh",
+        "refresh_token",
+        "public",
+        "Exchange a refresh token (used once) for a new JWT and a new refresh token",
+        ("table:read", "table:write", "secret:read"),
+    ),
     Route("GET", "/api/me", "me", "user", "The caller's own profile", ("table:read",)),
     Route("POST", "/api/logout", "logout", "user", "End the caller's session (204)", ("table:write",)),
     Route(

@@ -1,7 +1,8 @@
 """Sessions: one item per login, so a token can end before it expires (docs/accounts.md).
 
 A session lives in its user's partition, ``USER#<userId>`` / ``SESSION#<sessionId>``, with
-``expiresAt`` (the table's TTL attribute) equal to its token's expiry. The token carries the
+``expiresAt`` (the table's TTL attribute) at the end of its refresh lifetime: the session is the
+family of the access tokens and rotated refresh tokens of one login (``refresh_tokens``). The token carries the
 session id (``sid``). The request authorizer reads the user's profile and the session in one
 BatchGetItem (``check``) and allows the token only while the session exists, belongs to the
 profile's current session epoch and the account is not deleted; the role it passes on is the
@@ -100,8 +101,18 @@ def _session(item: models.SessionModel) -> Session:
     )
 
 
-def create(user_id: str, *, epoch: int, ttl_seconds: int, now: float, user_agent: str, source_ip: str) -> Session:
-    """Write a new session of ``user_id``, valid for ``ttl_seconds`` (its token's lifetime)."""
+def create(
+    user_id: str,
+    *,
+    epoch: int,
+    ttl_seconds: int,
+    now: float,
+    user_agent: str,
+    source_ip: str,
+    refresh_hash: str | None = None,
+) -> Session:
+    """Write a new session of ``user_id``, valid for ``ttl_seconds`` (the refresh lifetime),
+    holding the hash of its first refresh token."""
     session_id = ulid(int(now * 1000))
     stamp = iso(now)
     item = models.SessionModel(
@@ -116,6 +127,7 @@ def create(user_id: str, *, epoch: int, ttl_seconds: int, now: float, user_agent
         sourceIp=_printable(source_ip, 64) or None,
         epoch=epoch,
         expiresAt=int(now) + ttl_seconds,
+        refreshHash=refresh_hash,
     )
     item.save(condition=models.SessionModel.pk.does_not_exist())
     return _session(item)
@@ -134,6 +146,9 @@ class Access:
     expires_at: int = 0
     #: Multi-region mode: the last use is recorded on a use item, never on the session.
     uses_apart: bool = False
+    #: Hashes of the session's current refresh token and of the one it replaced (or None).
+    refresh_hash: str | None = None
+    previous_refresh_hash: str | None = None
 
 
 class Refused(Exception):
@@ -177,6 +192,8 @@ def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False
         int(float(max(session, used, key=_last_used).get("lastUsed", {}).get("N", "0"))),
         int(session["expiresAt"]["N"]),
         uses_apart,
+        session.get("refreshHash", {}).get("S"),
+        session.get("previousRefreshHash", {}).get("S"),
     )
 
 

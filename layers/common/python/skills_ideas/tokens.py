@@ -62,14 +62,16 @@ def issue(
     role: str,
     session_id: str | None = None,
     now: float | None = None,
+    ttl_seconds: int | None = None,
 ) -> str:
+    """A signed token valid for ``ttl_seconds`` (the configured lifetime by default)."""
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "sub": user_id,
         "username": username,
         "role": role,
         "iat": issued,
-        "exp": issued + config.ttl_seconds,
+        "exp": issued + (config.ttl_seconds if ttl_seconds is None else ttl_seconds),
         "iss": config.issuer,
         "aud": config.audience,
     }

@@ -1,0 +1,129 @@
+"""Refresh tokens: opaque, stored hashed, rotated on every use; presenting a rotated one again
+ends the whole session (docs/accounts.md#refresh-tokens; OAuth 2.0 Security Best Current
+Practice, refresh token rotation).
+
+A refresh token is ``<userId>.<sessionId>.<secret>``: the key of its session is in the clear,
+so a refresh reads it directly (no Scan, no index), and the secret is 32 random bytes in
+URL-safe base64 (43 characters). Only the SHA-256 of the secret is stored, on the session item
+(``refreshHash``): a fast hash is right for a 256-bit random secret (there is nothing to guess),
+and a copy of the table yields no usable token.
+
+One refresh is one strongly consistent BatchGetItem of the profile and the session
+(``sessions.check``: live, of the profile's current epoch, the account not deleted) and one
+UpdateItem that replaces the hash, conditioned on the stored hash being the presented one. Of
+two refreshes with one token exactly one write succeeds; the other finds the hash moved on,
+which is reuse, as is a token whose hash is the session's ``previousRefreshHash``. Reuse
+deletes the session: every access token of the family and the refresh token just issued are
+refused from then on. Standard library and the domain modules below only: no password hashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from skills_ideas import audit, contract, models, sessions
+from skills_ideas.errors import BadRequest, Unauthorized
+from skills_ideas.http import Client
+from skills_ideas.validation import refuse_forbidden
+
+SECRET_BYTES = 32
+FIELD = "refreshToken"
+#: ``<userId>.<sessionId>.<secret>``; user ids and base64url never hold a dot.
+SHAPE = re.compile(r"([A-Za-z0-9_-]{1,64})\.([0-9A-HJKMNP-TV-Z]{26})\.([A-Za-z0-9_-]{43})")
+INVALID = "Refresh token is not valid"
+ENDED = "Session has ended; log in again"
+REUSED = "Refresh token was already used; the session has ended, log in again"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh secret and its hash (the only part stored)."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    return secret, digest(secret)
+
+
+def compose(user_id: str, session_id: str, secret: str) -> str:
+    return f"{user_id}.{session_id}.{secret}"
+
+
+def presented(body: dict[str, Any]) -> str:
+    """The request's refresh token as sent; 400 when it is missing or not a sane string."""
+    value = body.get(FIELD)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{FIELD} is required (a string)")
+    if len(value) > contract.REFRESH_TOKEN_MAX:
+        raise BadRequest(f"{FIELD} must be at most {contract.REFRESH_TOKEN_MAX} characters long")
+    refuse_forbidden(value, FIELD)
+    return value
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A rotated family: the session's current facts and its new refresh token."""
+
+    access: sessions.Access
+    refresh_token: str
+    now: int
+
+    @property
+    def seconds_left(self) -> int:
+        """Seconds until the session, and so its refresh token, expires."""
+        return self.access.expires_at - self.now
+
+
+def refresh(token: str, client: Client) -> Refreshed:
+    """Rotate the refresh token ``token``: 401 when it is not one of ours, when its session is
+    over, or when it was rotated already (then the session ends too)."""
+    shape = SHAPE.fullmatch(token)
+    if shape is None:
+        raise Unauthorized(INVALID)
+    user_id, session_id, secret = shape.groups()
+    now = int(sessions.clock())
+    try:
+        access = sessions.check(user_id, session_id, now)
+    except sessions.Refused:
+        raise Unauthorized(ENDED) from None
+    hashed = digest(secret)
+    if _same(access.refresh_hash, hashed):
+        fresh, fresh_hash = new_secret()
+        if _rotate(access, hashed, fresh_hash, now):
+            return Refreshed(access, compose(user_id, session_id, fresh), now)
+        # Another refresh with this same token rotated it first: this one is a reuse.
+    elif not _same(access.previous_refresh_hash, hashed):
+        raise Unauthorized(INVALID)
+    models.SessionModel(models.user_key(user_id), sessions.session_key(session_id)).delete()
+    audit.refresh_token_reused(user_id=user_id, session_id=session_id, client_ip=client.source_ip)
+    raise Unauthorized(REUSED)
+
+
+def _same(stored: str | None, hashed: str) -> bool:
+    return stored is not None and hmac.compare_digest(stored, hashed)
+
+
+def _rotate(access: sessions.Access, hashed: str, fresh_hash: str, now: int) -> bool:
+    """Replace the session's refresh hash ``hashed`` with ``fresh_hash`` (and record the use):
+    False when the stored hash is no longer ``hashed`` or the session is gone."""
+    item = models.SessionModel(models.user_key(access.user_id), sessions.session_key(access.session_id))
+    actions = [
+        models.SessionModel.refreshHash.set(fresh_hash),
+        models.SessionModel.previousRefreshHash.set(hashed),
+        models.SessionModel.lastUsedAt.set(sessions.iso(now)),
+        models.SessionModel.lastUsed.set(now),
+    ]
+    try:
+        item.update(actions=actions, condition=models.SessionModel.refreshHash == hashed)
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
