@@ -8,19 +8,21 @@ hashing here, so this handler does not import it."""
 from typing import Any
 
 from skills_ideas import models, refresh_tokens, tokens
-from skills_ideas.config import AuthConfig, TableConfig
+from skills_ideas.config import AuthConfig, RegionConfig, TableConfig
 from skills_ideas.http import Event, Response, api_handler, client, json_body, ok
 from skills_ideas.observability import count
 
 TABLE = TableConfig.from_env()
 AUTH = AuthConfig.from_env()
+#: Multi-region mode: the last use goes to its own item, never to the session (``sessions``).
+USES_APART = RegionConfig.from_env().multi_region
 
 
 @api_handler
 def lambda_handler(event: Event, context: Any) -> Response:
     models.bind(TABLE)
     presented = refresh_tokens.presented(json_body(event))
-    refreshed = refresh_tokens.refresh(presented, client(event))
+    refreshed = refresh_tokens.refresh(presented, client(event), uses_apart=USES_APART)
     access = refreshed.access
     # No access token outlives its session: near the end of the refresh lifetime it is shorter.
     lifetime = min(AUTH.ttl_seconds, refreshed.seconds_left)

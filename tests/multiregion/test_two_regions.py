@@ -190,6 +190,32 @@ def test_a_session_used_in_one_region_while_it_ends_in_the_other_stays_ended(mak
         assert status == 401 and body["message"] == "Session has ended; log in again", region.name
 
 
+def test_a_refresh_in_one_region_while_the_session_ends_in_the_other_leaves_it_ended(make_simulation, monkeypatch):
+    sim: Simulation = make_simulation()
+    assert sim[HOME].register("ida")[0] == 201
+    sim.replicate()
+    status, body = sim[SECOND].login("ida")
+    assert status == 200
+    token, refresh = body["token"], body["refreshToken"]
+    sim.replicate()
+    later = sessions.clock() + 2 * sessions.TOUCH_SECONDS  # its next use is recorded too
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    # When the user logs out in one region and, within the lag, the refresh token is used in the other
+    assert sim[SECOND].call("logout", event("POST", "/api/logout"), token)[0] == 204
+    status, body = sim[HOME].call("refresh_token", event("POST", "/api/token/refresh", body={"refreshToken": refresh}))
+    assert status == 200  # the logout has not arrived: the rotation is allowed
+    # Then after replication the session is over in both regions, for every token of it:
+    # the rotation (a later write) did not bring it back
+    sim.replicate()
+    for region in (sim[HOME], sim[SECOND]):
+        for access in (token, body["token"]):
+            assert region.me(access)[0] == 401, region.name
+        again = region.call(
+            "refresh_token", event("POST", "/api/token/refresh", body={"refreshToken": body["refreshToken"]})
+        )
+        assert again[0] == 401, region.name
+
+
 # ------------------------------------------------------------------ counters
 def test_counters_count_each_change_once_when_both_regions_write(make_simulation):
     sim: Simulation = make_simulation()

@@ -91,8 +91,9 @@ class SessionModel(Model):
     sourceIp = UnicodeAttribute(null=True)
     epoch = NumberAttribute(default=0)
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
-    #: SHA-256 (hex) of the session's current refresh token's secret, and of the one it
-    #: replaced: presenting that one again is reuse (``refresh_tokens``). Never the secrets.
+    #: SHA-256 (hex) of the secret of the session's first refresh token (later ones are on its
+    #: ``RefreshRotationModel``); ``previousRefreshHash`` is no longer written (older items
+    #: may hold it). Never the secrets.
     refreshHash = UnicodeAttribute(null=True)
     previousRefreshHash = UnicodeAttribute(null=True)
 
@@ -110,6 +111,22 @@ class SessionUseModel(Model):
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     lastUsedAt = UnicodeAttribute()
     lastUsed = NumberAttribute()
+    expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
+
+
+class RefreshRotationModel(Model):
+    """``USER#<userId>`` / ``REFRESH#<sessionId>``: a session's refresh token once it has been
+    rotated (the session item keeps the first one's hash and is never rewritten by a refresh):
+    under last writer wins a rotation in one region within the replication lag of a logout in
+    another would otherwise bring the ended session back. Removed with its session, or by TTL."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
+    refreshHash = UnicodeAttribute()
+    previousRefreshHash = UnicodeAttribute()
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
@@ -261,6 +278,7 @@ MODELS: tuple[type[Model], ...] = (
     SkillIdeaModel,
     SessionModel,
     SessionUseModel,
+    RefreshRotationModel,
     LoginFailuresModel,
     PendingDeletionModel,
 )

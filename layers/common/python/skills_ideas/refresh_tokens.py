@@ -4,17 +4,21 @@ Practice, refresh token rotation).
 
 A refresh token is ``<userId>.<sessionId>.<secret>``: the key of its session is in the clear,
 so a refresh reads it directly (no Scan, no index), and the secret is 32 random bytes in
-URL-safe base64 (43 characters). Only the SHA-256 of the secret is stored, on the session item
-(``refreshHash``): a fast hash is right for a 256-bit random secret (there is nothing to guess),
-and a copy of the table yields no usable token.
+URL-safe base64 (43 characters). Only the SHA-256 of the secret is stored: the first token's on
+the session item, every later one on the session's rotation item ``REFRESH#<sessionId>``, with
+the hash of the token it replaced. A fast hash is right for a 256-bit random secret (there is
+nothing to guess), and a copy of the table yields no usable token. A refresh never writes the
+session item, so under a global table's last writer wins it cannot bring back a session that
+another region ended within the replication lag.
 
-One refresh is one strongly consistent BatchGetItem of the profile and the session
-(``sessions.check``: live, of the profile's current epoch, the account not deleted) and one
-UpdateItem that replaces the hash, conditioned on the stored hash being the presented one. Of
-two refreshes with one token exactly one write succeeds; the other finds the hash moved on,
-which is reuse, as is a token whose hash is the session's ``previousRefreshHash``. Reuse
-deletes the session: every access token of the family and the refresh token just issued are
-refused from then on. Standard library and the domain modules below only: no password hashing.
+One refresh is one strongly consistent BatchGetItem of the profile, the session and its
+rotation item (``sessions.check``: live, of the profile's current epoch, the account not
+deleted) and one PutItem of the rotation item, conditioned on the stored hash being the
+presented one (or, for the first token, on there being no rotation item yet). Of two refreshes
+with one token exactly one write succeeds; the other finds the hash moved on, which is reuse,
+as is a token whose hash is the one last replaced. Reuse deletes the session and its rotation
+item: every access token of the family and the refresh token just issued are refused from then
+on. Standard library and the domain modules below only: no password hashing.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError
 
 from skills_ideas import audit, contract, models, sessions
 from skills_ideas.errors import BadRequest, Unauthorized
@@ -81,16 +85,17 @@ class Refreshed:
         return self.access.expires_at - self.now
 
 
-def refresh(token: str, client: Client) -> Refreshed:
+def refresh(token: str, client: Client, *, uses_apart: bool = False) -> Refreshed:
     """Rotate the refresh token ``token``: 401 when it is not one of ours, when its session is
-    over, or when it was rotated already (then the session ends too)."""
+    over, or when it was rotated already (then the session ends too). ``uses_apart``:
+    multi-region mode, where the use it records goes to an item of its own (``sessions``)."""
     shape = SHAPE.fullmatch(token)
     if shape is None:
         raise Unauthorized(INVALID)
     user_id, session_id, secret = shape.groups()
     now = int(sessions.clock())
     try:
-        access = sessions.check(user_id, session_id, now)
+        access = sessions.check(user_id, session_id, now, uses_apart=uses_apart, with_refresh=True)
     except sessions.Refused:
         raise Unauthorized(ENDED) from None
     hashed = digest(secret)
@@ -101,7 +106,12 @@ def refresh(token: str, client: Client) -> Refreshed:
         # Another refresh with this same token rotated it first: this one is a reuse.
     elif not _same(access.previous_refresh_hash, hashed):
         raise Unauthorized(INVALID)
-    models.SessionModel(models.user_key(user_id), sessions.session_key(session_id)).delete()
+    models.delete_keys(
+        [
+            models.raw_key(models.user_key(user_id), sessions.session_key(session_id)),
+            models.raw_key(models.user_key(user_id), sessions.refresh_key(session_id)),
+        ]
+    )
     audit.refresh_token_reused(user_id=user_id, session_id=session_id, client_ip=client.source_ip)
     raise Unauthorized(REUSED)
 
@@ -111,19 +121,27 @@ def _same(stored: str | None, hashed: str) -> bool:
 
 
 def _rotate(access: sessions.Access, hashed: str, fresh_hash: str, now: int) -> bool:
-    """Replace the session's refresh hash ``hashed`` with ``fresh_hash`` (and record the use):
-    False when the stored hash is no longer ``hashed`` or the session is gone."""
-    item = models.SessionModel(models.user_key(access.user_id), sessions.session_key(access.session_id))
-    actions = [
-        models.SessionModel.refreshHash.set(fresh_hash),
-        models.SessionModel.previousRefreshHash.set(hashed),
-        models.SessionModel.lastUsedAt.set(sessions.iso(now)),
-        models.SessionModel.lastUsed.set(now),
-    ]
+    """Replace the session's refresh hash ``hashed`` with ``fresh_hash`` on its rotation item,
+    then record the use (as the authorizer does): False when another refresh replaced
+    ``hashed`` first."""
+    model = models.RefreshRotationModel
+    item = model(
+        models.user_key(access.user_id),
+        sessions.refresh_key(access.session_id),
+        refreshHash=fresh_hash,
+        previousRefreshHash=hashed,
+        expiresAt=access.expires_at,
+    )
     try:
-        item.update(actions=actions, condition=models.SessionModel.refreshHash == hashed)
-    except UpdateError as error:
+        item.save(condition=(model.refreshHash == hashed) if access.rotated else model.pk.does_not_exist())
+    except PutError as error:
         if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise
         return False
+    try:
+        sessions.touch(access, now)
+    except Exception as error:  # a missed "last used" never fails a refresh that rotated
+        from skills_ideas.observability import logger
+
+        logger.warning("session last-use not recorded", extra={"error": repr(error)[:300]})
     return True

@@ -37,6 +37,8 @@ clock: Callable[[], float] = time.time
 PREFIX = "SESSION#"
 #: Sort key prefix of the use items of multi-region mode (not matched by ``PREFIX``).
 USE_PREFIX = "SESSIONUSE#"
+#: A session's rotated refresh token (``models.RefreshRotationModel``).
+REFRESH_PREFIX = "REFRESH#"
 #: A session id is a ULID; anything else names no session (404 without a read).
 SESSION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 #: The authorizer records a session's last use at most this often. API Gateway caches the
@@ -56,6 +58,10 @@ def session_key(session_id: str) -> str:
 
 def use_key(session_id: str) -> str:
     return f"{USE_PREFIX}{session_id}"
+
+
+def refresh_key(session_id: str) -> str:
+    return f"{REFRESH_PREFIX}{session_id}"
 
 
 def iso(epoch_seconds: float) -> str:
@@ -146,22 +152,28 @@ class Access:
     expires_at: int = 0
     #: Multi-region mode: the last use is recorded on a use item, never on the session.
     uses_apart: bool = False
-    #: Hashes of the session's current refresh token and of the one it replaced (or None).
+    #: Hashes of the session's current refresh token and of the one it replaced (or None),
+    #: read only by a refresh (``check(..., with_refresh=True)``); ``rotated``: they come from
+    #: the session's rotation item, not from the session item (its first token).
     refresh_hash: str | None = None
     previous_refresh_hash: str | None = None
+    rotated: bool = False
 
 
 class Refused(Exception):
     """The session is over (logged out, ended, superseded, expired) or the account is gone."""
 
 
-def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False) -> Access:
+def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False, with_refresh: bool = False) -> Access:
     """The live session ``session_id`` of ``user_id``, with the profile's current role: one
     strongly consistent BatchGetItem of the profile and the session (2 RCU; with ``uses_apart``
-    the session's use item too). ``Refused`` when the session or the account is over."""
+    the session's use item too, with ``with_refresh`` its rotation item). ``Refused`` when the
+    session or the account is over."""
     keys = [models.raw_key(user_key(user_id), "PROFILE"), models.raw_key(user_key(user_id), session_key(session_id))]
     if uses_apart:
         keys.append(models.raw_key(user_key(user_id), use_key(session_id)))
+    if with_refresh:
+        keys.append(models.raw_key(user_key(user_id), refresh_key(session_id)))
     request = {"RequestItems": {"Keys": keys, "ConsistentRead": True}}
     found: dict[str, dict] = {}
     for _ in range(models.BATCH_ROUNDS):
@@ -184,6 +196,8 @@ def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False
     if int(session.get("epoch", {}).get("N", "0")) != int(profile.get("sessionEpoch", {}).get("N", "0")):
         raise Refused("session ended by a password change")
     used = found.get(use_key(session_id), {})
+    rotation = found.get(refresh_key(session_id))
+    hashes = rotation if rotation is not None else {"refreshHash": session.get("refreshHash", {})}
     return Access(
         user_id,
         profile["username"]["S"],
@@ -192,8 +206,9 @@ def check(user_id: str, session_id: str, now: float, *, uses_apart: bool = False
         int(float(max(session, used, key=_last_used).get("lastUsed", {}).get("N", "0"))),
         int(session["expiresAt"]["N"]),
         uses_apart,
-        session.get("refreshHash", {}).get("S"),
-        session.get("previousRefreshHash", {}).get("S"),
+        hashes.get("refreshHash", {}).get("S"),
+        hashes.get("previousRefreshHash", {}).get("S"),
+        rotation is not None,
     )
 
 
@@ -273,11 +288,14 @@ def end(user_id: str, session_id: str) -> None:
         if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise
         raise NotFound("Session not found") from None
+    models.RefreshRotationModel(user_key(user_id), refresh_key(session_id)).delete()
 
 
 def end_all(user_id: str, *, keep: str | None = None) -> int:
     """End the user's sessions but ``keep``: at most ``PAGE`` in this call (one Query, then
     BatchWriteItem deletes). Returns how many were ended."""
     doomed = [item for item in _query(user_id, PAGE) if item.sessionId != keep]
-    models.delete_keys([models.raw_key(item.pk, item.sk) for item in doomed])
+    models.delete_keys(
+        [models.raw_key(item.pk, key) for item in doomed for key in (item.sk, refresh_key(item.sessionId))]
+    )
     return len(doomed)
