@@ -428,18 +428,26 @@ HIDDEN_OWNERS_MAX = 1000
 _hidden: tuple[str, float, frozenset[str]] | None = None
 
 
-def hidden_owners() -> frozenset[str]:
+def hidden_owners(via: type[models.Model] | None = None) -> frozenset[str]:
     """The accounts being deleted, whose ideas no listing shows: one Query of the small
     ``DELETIONS`` partition (0.5 RCU while it is empty) per function instance every
-    ``HIDDEN_OWNERS_TTL_SECONDS``."""
+    ``HIDDEN_OWNERS_TTL_SECONDS``, on the client of ``via`` (the model the listing reads)."""
     global _hidden
     table = f"{models.PendingDeletionModel.Meta.host}/{models.PendingDeletionModel.Meta.table_name}"
     now = time.monotonic()
     if _hidden is None or _hidden[0] != table or now - _hidden[1] >= HIDDEN_OWNERS_TTL_SECONDS:
-        markers = models.PendingDeletionModel.query(
-            models.DELETIONS, limit=HIDDEN_OWNERS_MAX, page_size=HIDDEN_OWNERS_MAX, attributes_to_get=["userId"]
+        found = models.dispatch(
+            "Query",
+            {
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": models.PARTITION_KEY},
+                "ExpressionAttributeValues": {":pk": {"S": models.DELETIONS}},
+                "ProjectionExpression": "userId",
+                "Limit": HIDDEN_OWNERS_MAX,
+            },
+            via=via or models.IdeaModel,
         )
-        _hidden = (table, now, frozenset(marker.userId for marker in markers))
+        _hidden = (table, now, frozenset(item["userId"]["S"] for item in found.get("Items", []) if "userId" in item))
     return _hidden[2]
 
 

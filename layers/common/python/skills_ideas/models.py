@@ -298,15 +298,20 @@ def bind(config: TableConfig) -> None:
     _bound = config
 
 
-def dispatch(operation: str, request: dict) -> dict:
+def dispatch(operation: str, request: dict, via: type[Model] | None = None) -> dict:
     """One raw request on the bound table (``TableName`` filled in), through the models' own
     connection and so within their time budget: for reads and writes that span several models
-    in one call (BatchGetItem, BatchWriteItem). Keys and items are in DynamoDB's JSON."""
+    in one call (BatchGetItem, BatchWriteItem), or a Query of items no model describes. Keys
+    and items are in DynamoDB's JSON."""
     if _bound is None:
         raise RuntimeError("models are not bound to a table: call bind() first")
     name = _bound.table_name
     filled = {k: ({name: v} if k == "RequestItems" else v) for k, v in request.items()}
-    return UserModel._get_connection().connection.dispatch(operation, filled)
+    if "RequestItems" not in filled:
+        filled["TableName"] = name  # a single-table operation (Query)
+    # Each model keeps its own client: ``via`` the model a request already uses spares a cold
+    # start a second client (tens of milliseconds).
+    return (via or UserModel)._get_connection().connection.dispatch(operation, filled)
 
 
 #: Deletes per BatchWriteItem (DynamoDB's limit), and rounds for what it leaves unprocessed.

@@ -489,7 +489,7 @@ def ideas_of_skill(q: IdeasOfSkill, *, cursor_key: bytes) -> tuple[list[dict[str
     next_cursor = cursors.encode(cursor_key, q.signature(), consumed[-1].sk) if more and consumed else None
     # Ideas of accounts being deleted are listed nowhere (docs/accounts.md): the page may be
     # shorter, and its cursor goes past them.
-    hidden = ideas.hidden_owners() if consumed else frozenset()
+    hidden = ideas.hidden_owners(via=models.SkillIdeaModel) if consumed else frozenset()
     page = [link for link in consumed if link.userId not in hidden]
     return [
         {
