@@ -151,11 +151,15 @@ def with_sample_token(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sample_refresh_token() -> str:
-    """A new refresh token of the (seeded) sample session, written as its current one."""
+    """A new refresh token of the sample session, written as its current one: the session is
+    made live first (an earlier sample may have ended it), and a rotation item of earlier
+    refreshes is removed, so the session's own hash is the current one."""
     from skills_ideas import models, refresh_tokens, sessions
 
+    _seed_session()
     secret, refresh_hash = refresh_tokens.new_secret()
     models.SessionModel(models.user_key(USER_ID), sessions.session_key(SESSION_ID)).update(
-        actions=[models.SessionModel.refreshHash.set(refresh_hash)]
+        actions=[models.SessionModel.refreshHash.set(refresh_hash)], condition=models.SessionModel.pk.exists()
     )
+    models.dispatch("DeleteItem", {"Key": models.raw_key(models.user_key(USER_ID), sessions.refresh_key(SESSION_ID))})
     return refresh_tokens.compose(USER_ID, SESSION_ID, secret)

@@ -30,8 +30,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from skills_ideas import audit, contract, models, sessions
 from skills_ideas.errors import BadRequest, Unauthorized
 from skills_ideas.http import Client
@@ -101,7 +99,7 @@ def refresh(token: str, client: Client, *, uses_apart: bool = False) -> Refreshe
     hashed = digest(secret)
     if _same(access.refresh_hash, hashed):
         fresh, fresh_hash = new_secret()
-        if _rotate(access, hashed, fresh_hash, now):
+        if _rotate(access, hashed, fresh_hash):
             return Refreshed(access, compose(user_id, session_id, fresh), now)
         # Another refresh with this same token rotated it first: this one is a reuse.
     elif not _same(access.previous_refresh_hash, hashed):
@@ -120,28 +118,41 @@ def _same(stored: str | None, hashed: str) -> bool:
     return stored is not None and hmac.compare_digest(stored, hashed)
 
 
-def _rotate(access: sessions.Access, hashed: str, fresh_hash: str, now: int) -> bool:
-    """Replace the session's refresh hash ``hashed`` with ``fresh_hash`` on its rotation item,
-    then record the use (as the authorizer does): False when another refresh replaced
-    ``hashed`` first."""
-    model = models.RefreshRotationModel
-    item = model(
-        models.user_key(access.user_id),
-        sessions.refresh_key(access.session_id),
-        refreshHash=fresh_hash,
-        previousRefreshHash=hashed,
-        expiresAt=access.expires_at,
-    )
+def _rotate(access: sessions.Access, hashed: str, fresh_hash: str) -> bool:
+    """Replace the session's refresh hash ``hashed`` with ``fresh_hash`` on its rotation item
+    (``models.RefreshRotationModel``): False when another refresh replaced ``hashed`` first.
+    A raw PutItem on the client the session check already made: another model's client would
+    cost a cold start tens of milliseconds. The session's last use is recorded by the
+    authorizer when the new access token is used."""
+    item = models.raw_key(models.user_key(access.user_id), sessions.refresh_key(access.session_id))
+    item |= {
+        "refreshHash": {"S": fresh_hash},
+        "previousRefreshHash": {"S": hashed},
+        models.TTL_ATTRIBUTE: {"N": str(access.expires_at)},
+    }
+    if access.rotated:
+        condition: dict[str, Any] = {
+            "ConditionExpression": "refreshHash = :presented",
+            "ExpressionAttributeValues": {":presented": {"S": hashed}},
+        }
+    else:
+        condition = {
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": models.PARTITION_KEY},
+        }
     try:
-        item.save(condition=(model.refreshHash == hashed) if access.rotated else model.pk.does_not_exist())
-    except PutError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-        return False
-    try:
-        sessions.touch(access, now)
-    except Exception as error:  # a missed "last used" never fails a refresh that rotated
-        from skills_ideas.observability import logger
-
-        logger.warning("session last-use not recorded", extra={"error": repr(error)[:300]})
+        models.dispatch("PutItem", {"Item": item, **condition})
+    except Exception as error:
+        if _condition_failed(error):
+            return False
+        raise
     return True
+
+
+def _condition_failed(error: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    cause = getattr(error, "cause", None) or error
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == (
+        "ConditionalCheckFailedException"
+    )

@@ -288,7 +288,10 @@ def end(user_id: str, session_id: str) -> None:
         if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise
         raise NotFound("Session not found") from None
-    models.RefreshRotationModel(user_key(user_id), refresh_key(session_id)).delete()
+    # On the session model's client: another model's would cost a cold start a second client.
+    models.dispatch(
+        "DeleteItem", {"Key": models.raw_key(user_key(user_id), refresh_key(session_id))}, via=models.SessionModel
+    )
 
 
 def end_all(user_id: str, *, keep: str | None = None) -> int:
