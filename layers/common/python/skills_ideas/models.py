@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -35,7 +35,23 @@ class _Meta:
     read_timeout_seconds = 2
 
 
-class UserModel(Model):
+class TableModel(Model):
+    """A model of the single table. pynamodb gives every model class a connection, and so a
+    botocore client, of its own: a request that reads two models (a profile and a session, an
+    idea and its skills) built two clients on a cold start, tens of milliseconds each. Every
+    model here uses ``IdeaModel``'s connection instead (the same table; its metadata has the key
+    schema every model shares and the only indexes), so a function builds one DynamoDB client."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        fresh = cls._connection is None or cls._connection.table_name != cls.Meta.table_name
+        connection = super()._get_connection()
+        if fresh and cls is not IdeaModel:
+            connection.connection = IdeaModel._get_connection().connection
+        return connection
+
+
+class UserModel(TableModel):
     """``USER#<userId>`` / ``PROFILE``."""
 
     class Meta(_Meta):
@@ -59,7 +75,7 @@ class UserModel(Model):
     writtenIn = UnicodeAttribute(null=True)
 
 
-class UsernameModel(Model):
+class UsernameModel(TableModel):
     """``USERNAME#<NFKC case fold of the username>`` / ``USERNAME``: the uniqueness claim."""
 
     class Meta(_Meta):
@@ -71,7 +87,7 @@ class UsernameModel(Model):
     username = UnicodeAttribute()
 
 
-class SessionModel(Model):
+class SessionModel(TableModel):
     """``USER#<userId>`` / ``SESSION#<sessionId>``: one login and its refresh tokens, the
     "family" (docs/accounts.md). DynamoDB's TTL removes it after ``expiresAt``, the end of
     the refresh lifetime, when every token of the session has expired anyway."""
@@ -98,7 +114,7 @@ class SessionModel(Model):
     previousRefreshHash = UnicodeAttribute(null=True)
 
 
-class SessionUseModel(Model):
+class SessionUseModel(TableModel):
     """``USER#<userId>`` / ``SESSIONUSE#<sessionId>``: when a session was last used, kept apart
     from the session in multi-region mode (``sessions.touch``), so that recording a use never
     rewrites the session item: under last writer wins that write could undo a logout made in
@@ -114,7 +130,7 @@ class SessionUseModel(Model):
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
-class RefreshRotationModel(Model):
+class RefreshRotationModel(TableModel):
     """``USER#<userId>`` / ``REFRESH#<sessionId>``: a session's refresh token once it has been
     rotated (the session item keeps the first one's hash and is never rewritten by a refresh):
     under last writer wins a rotation in one region within the replication lag of a logout in
@@ -130,7 +146,7 @@ class RefreshRotationModel(Model):
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
 
 
-class LoginFailuresModel(Model):
+class LoginFailuresModel(TableModel):
     """``LOGINFAIL#<digest of the name's fold>`` / ``ACCOUNT`` or ``CLIENT#<ip>``: failed logins
     of one account (known or not), from anywhere or from one client (``login_limits``)."""
 
@@ -148,7 +164,7 @@ class LoginFailuresModel(Model):
 DELETIONS = "DELETIONS"
 
 
-class PendingDeletionModel(Model):
+class PendingDeletionModel(TableModel):
     """``DELETIONS`` / ``USER#<userId>``: an account being deleted, from the request that
     deletes it until its last idea is gone. Listings hide the ideas of these accounts; the
     scheduled ``finish_deletions`` function removes what one request could not."""
@@ -172,7 +188,7 @@ def _gsi(index_name: str, hash_attr: str, range_attr: str):
     return type(index_name, (GlobalSecondaryIndex,), attrs)
 
 
-class IdeaModel(Model):
+class IdeaModel(TableModel):
     """``USER#<ownerId>`` / ``IDEA#<key>``: the key is a ULID, so the owner's partition keeps
     their ideas in creation order; the public id names both (``ideas.public_id``)."""
 
@@ -201,7 +217,7 @@ class IdeaModel(Model):
     feed_by_status = _gsi("FeedByStatus", "feedShard", "statusSort")()
 
 
-class IdeaAliasModel(Model):
+class IdeaAliasModel(TableModel):
     """``IDEAALIAS#<id>`` / ``ALIAS``: where an idea known by an id that does not name its
     owner lives (migrated numeric ids, and ids handed out before layout 2)."""
 
@@ -214,7 +230,7 @@ class IdeaAliasModel(Model):
     ideaKey = UnicodeAttribute()
 
 
-class IdeaSkillsModel(Model):
+class IdeaSkillsModel(TableModel):
     """``USER#<ownerId>`` / ``IDEASKILLS#<ideaId>``: the skills an idea needs, ranked, with
     scores, matched words and whether the owner confirmed them (skills_ideas.recommendations)."""
 
@@ -237,7 +253,7 @@ class IdeaSkillsModel(Model):
     version = VersionAttribute()
 
 
-class SkillIdeaModel(Model):
+class SkillIdeaModel(TableModel):
     """``SKILL#<skillId>`` / ``<idea createdAt>#<ideaId>``: one idea that needs the skill, with
     the summary a listing shows; the skill's partition holds its ideas newest last."""
 
@@ -372,13 +388,7 @@ def connection() -> Connection:
     as a 503, instead of holding the function until its timeout."""
     if _bound is None:
         raise RuntimeError("models are not bound to a table: call bind() first")
-    return Connection(
-        region=_bound.region,
-        host=_bound.endpoint_url,
-        connect_timeout_seconds=_Meta.connect_timeout_seconds,
-        read_timeout_seconds=_Meta.read_timeout_seconds,
-        max_retry_attempts=_Meta.max_retry_attempts,
-    )
+    return IdeaModel._get_connection().connection  # the models' one client (``TableModel``)
 
 
 _home_connections: dict[tuple[str, str | None], Connection] = {}
