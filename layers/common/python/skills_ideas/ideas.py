@@ -179,10 +179,6 @@ def _now() -> tuple[str, int]:
     return iso, ms
 
 
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     created_at, ms = _now()
     item = new_item(owner_id, ulid(ms), createdAt=created_at, updatedAt=created_at, **fields)
@@ -191,7 +187,7 @@ def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         item.save(condition=models.IdeaModel.pk.does_not_exist())
     except PutError as error:
         # The key is new and random: only our own first attempt, landed before a retry, can hold it.
-        if not _condition_failed(error) or _stored(item) is None:
+        if not models.condition_failed(error) or _stored(item) is None:
             raise
     return to_dict(item)
 
@@ -264,7 +260,7 @@ def update(owner_id: str, idea_id: str, changes: dict[str, Any]) -> dict[str, An
     try:
         item.save()  # conditioned on the version read above
     except PutError as error:
-        if not _condition_failed(error):
+        if not models.condition_failed(error):
             raise
         stored = _stored(item)
         # A retry after our own first attempt landed finds exactly what we wrote.
@@ -278,7 +274,7 @@ def delete(owner_id: str, idea_id: str) -> None:
     try:
         item.delete(condition=models.IdeaModel.pk.exists(), add_version_condition=False)
     except DeleteError as error:
-        if not _condition_failed(error):
+        if not models.condition_failed(error):
             raise
         raise NotFound("Idea not found") from None
     if item.ideaId != public_id(item.userId, key_of(item)):

@@ -129,7 +129,7 @@ def _add_failure(pk: str, sk: str, now: float) -> int:
         )
         return int(item.failures or 1)
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not models.condition_failed(error):
             raise
     # The stored run is over: start a new one (concurrent failures of that instant may both
     # land here; the later write wins, which costs at most one uncounted failure).

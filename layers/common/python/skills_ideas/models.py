@@ -40,7 +40,14 @@ class TableModel(Model):
     botocore client, of its own: a request that reads two models (a profile and a session, an
     idea and its skills) built two clients on a cold start, tens of milliseconds each. Every
     model here uses ``IdeaModel``'s connection instead (the same table; its metadata has the key
-    schema every model shares and the only indexes), so a function builds one DynamoDB client."""
+    schema every model shares and the only indexes), so a function builds one DynamoDB client.
+    Every model is keyed by ``PK`` and ``SK`` (a model may give either a default)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
+    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
@@ -54,10 +61,6 @@ class TableModel(Model):
 class UserModel(TableModel):
     """``USER#<userId>`` / ``PROFILE``."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="PROFILE")
     userId = UnicodeAttribute()
     username = UnicodeAttribute()
@@ -78,10 +81,6 @@ class UserModel(TableModel):
 class UsernameModel(TableModel):
     """``USERNAME#<NFKC case fold of the username>`` / ``USERNAME``: the uniqueness claim."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="USERNAME")
     userId = UnicodeAttribute()
     username = UnicodeAttribute()
@@ -92,11 +91,6 @@ class SessionModel(TableModel):
     "family" (docs/accounts.md). DynamoDB's TTL removes it after ``expiresAt``, the end of
     the refresh lifetime, when every token of the session has expired anyway."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     sessionId = UnicodeAttribute()
     userId = UnicodeAttribute()
     createdAt = UnicodeAttribute()
@@ -120,11 +114,6 @@ class SessionUseModel(TableModel):
     rewrites the session item: under last writer wins that write could undo a logout made in
     another region within the replication lag. Removed by TTL with its session's expiry."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     lastUsedAt = UnicodeAttribute()
     lastUsed = NumberAttribute()
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
@@ -136,11 +125,6 @@ class RefreshRotationModel(TableModel):
     under last writer wins a rotation in one region within the replication lag of a logout in
     another would otherwise bring the ended session back. Removed with its session, or by TTL."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     refreshHash = UnicodeAttribute()
     previousRefreshHash = UnicodeAttribute()
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
@@ -150,11 +134,6 @@ class LoginFailuresModel(TableModel):
     """``LOGINFAIL#<digest of the name's fold>`` / ``ACCOUNT`` or ``CLIENT#<ip>``: failed logins
     of one account (known or not), from anywhere or from one client (``login_limits``)."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     failures = NumberAttribute(default=0)
     lastFailure = NumberAttribute(null=True)
     expiresAt = NumberAttribute(attr_name=TTL_ATTRIBUTE)
@@ -169,11 +148,7 @@ class PendingDeletionModel(TableModel):
     deletes it until its last idea is gone. Listings hide the ideas of these accounts; the
     scheduled ``finish_deletions`` function removes what one request could not."""
 
-    class Meta(_Meta):
-        pass
-
     pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY, default=DELETIONS)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     userId = UnicodeAttribute()
     deletedAt = UnicodeAttribute()
 
@@ -192,11 +167,6 @@ class IdeaModel(TableModel):
     """``USER#<ownerId>`` / ``IDEA#<key>``: the key is a ULID, so the owner's partition keeps
     their ideas in creation order; the public id names both (``ideas.public_id``)."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     ideaId = UnicodeAttribute()
     userId = UnicodeAttribute()
     title = UnicodeAttribute()
@@ -221,10 +191,6 @@ class IdeaAliasModel(TableModel):
     """``IDEAALIAS#<id>`` / ``ALIAS``: where an idea known by an id that does not name its
     owner lives (migrated numeric ids, and ids handed out before layout 2)."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
     sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY, default="ALIAS")
     userId = UnicodeAttribute()
     ideaKey = UnicodeAttribute()
@@ -234,11 +200,6 @@ class IdeaSkillsModel(TableModel):
     """``USER#<ownerId>`` / ``IDEASKILLS#<ideaId>``: the skills an idea needs, ranked, with
     scores, matched words and whether the owner confirmed them (skills_ideas.recommendations)."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     ideaId = UnicodeAttribute()
     userId = UnicodeAttribute()
     ideaSort = UnicodeAttribute()  # the sort key of the idea's links on the skill side
@@ -257,11 +218,6 @@ class SkillIdeaModel(TableModel):
     """``SKILL#<skillId>`` / ``<idea createdAt>#<ideaId>``: one idea that needs the skill, with
     the summary a listing shows; the skill's partition holds its ideas newest last."""
 
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, attr_name=PARTITION_KEY)
-    sk = UnicodeAttribute(range_key=True, attr_name=SORT_KEY)
     ideaId = UnicodeAttribute()
     userId = UnicodeAttribute()
     title = UnicodeAttribute()
@@ -376,6 +332,16 @@ def stamp(item: UserModel | IdeaModel, written_in: str | None = None) -> None:
 def stamped(model: type[UserModel] | type[IdeaModel], actions: list) -> list:
     """``actions`` of an update of a user or idea item, plus the region stamp (see ``stamp``)."""
     return [*actions, model.writtenIn.set(region())]
+
+
+def condition_failed(error: Exception) -> bool:
+    """Whether a write failed its condition: a pynamodb error (``cause_response_code``) or the
+    ClientError of a raw request (``dispatch``)."""
+    code = getattr(error, "cause_response_code", None)
+    if code is None:
+        response = getattr(error, "response", None) or getattr(getattr(error, "cause", None), "response", None)
+        code = (response or {}).get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
 
 
 def raw_key(pk: str, sk: str) -> dict[str, dict[str, str]]:

@@ -143,16 +143,7 @@ def _rotate(access: sessions.Access, hashed: str, fresh_hash: str) -> bool:
     try:
         models.dispatch("PutItem", {"Item": item, **condition})
     except Exception as error:
-        if _condition_failed(error):
+        if models.condition_failed(error):
             return False
         raise
     return True
-
-
-def _condition_failed(error: Exception) -> bool:
-    from botocore.exceptions import ClientError
-
-    cause = getattr(error, "cause", None) or error
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == (
-        "ConditionalCheckFailedException"
-    )

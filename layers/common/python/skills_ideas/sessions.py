@@ -239,7 +239,7 @@ def touch(access: Access, now: float) -> bool:
             condition=models.SessionModel.pk.exists(),
         )
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not models.condition_failed(error):
             raise
         return False
     return True
@@ -285,7 +285,7 @@ def end(user_id: str, session_id: str) -> None:
     try:
         item.delete(condition=models.SessionModel.pk.exists())
     except DeleteError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not models.condition_failed(error):
             raise
         raise NotFound("Session not found") from None
     # On the session model's client: another model's would cost a cold start a second client.

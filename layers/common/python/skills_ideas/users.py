@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from skills_ideas import contract, models, passwords
@@ -225,7 +225,7 @@ def upgrade_hash(user_id: str, old_hash: str, new_hash: str) -> None:
             condition=models.UserModel.passwordHash == old_hash,
         )
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not models.condition_failed(error):
             raise
 
 
@@ -293,7 +293,7 @@ def mark_deleted(user_id: str, verified_hash: str) -> None:
             condition=(models.UserModel.passwordHash == verified_hash) & models.UserModel.status.does_not_exist(),
         )
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not models.condition_failed(error):
             raise
         raise Conflict("The account changed at the same time; log in again and retry") from None
 
@@ -306,7 +306,7 @@ def release_name(user_id: str, username: str) -> None:
         try:
             models.UsernameModel(key, "USERNAME").delete(condition=models.UsernameModel.userId == user_id)
         except DeleteError as error:
-            if not _is_condition_failure(error):
+            if not models.condition_failed(error):
                 raise
 
 
@@ -339,7 +339,3 @@ def set_role(username: str, role: str) -> User:
         condition=models.UserModel.pk.exists(),
     )
     return User(user.id, user.username, role, user.created_at, user.session_epoch)
-
-
-def _is_condition_failure(error: PutError | UpdateError | DeleteError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
